@@ -1,0 +1,179 @@
+/**
+ * D1 schema: tenants and their claims and keys, stations, and the queryable history of
+ * sessions, events and webhook deliveries. The session Durable Object is the source of
+ * truth for a session; the `sessions` and `session_events` tables are its projection.
+ * Times are Unix milliseconds; money is a decimal string ("12.25").
+ */
+
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const tenants = sqliteTable(
+  "tenants",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    status: text("status", { enum: ["active", "disabled"] }).notNull().default("active"),
+    sparkBaseUrl: text("spark_base_url").notNull(),
+    sparkTokenId: integer("spark_token_id").notNull(),
+    sparkIntegratorId: text("spark_integrator_id").notNull(),
+    /** AES-256-GCM sealed `{secretToken, signKey}` under ENCRYPTION_KEY. */
+    sparkSecrets: text("spark_secrets").notNull(),
+    defaultPreAuthAmount: text("default_pre_auth_amount").notNull().default("50.00"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("tenants_spark_token_id").on(t.sparkTokenId)],
+);
+
+/** API keys and Spark callback secrets, as SHA-256 hashes; a rotated one lives on until `expiresAt`. */
+export const credentials = sqliteTable(
+  "credentials",
+  {
+    hash: text("hash").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    kind: text("kind", { enum: ["api_key", "spark_callback"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at"),
+  },
+  (t) => [index("credentials_tenant").on(t.tenantId, t.kind)],
+);
+
+export const siteClaims = sqliteTable("site_claims", {
+  siteId: integer("site_id").primaryKey(),
+  tenantId: text("tenant_id").notNull().references(() => tenants.id),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const machineClaims = sqliteTable(
+  "machine_claims",
+  {
+    siteId: integer("site_id").notNull(),
+    machineId: integer("machine_id").notNull(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.machineId] }), index("machine_claims_tenant").on(t.tenantId)],
+);
+
+export const stations = sqliteTable(
+  "stations",
+  {
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    machineId: integer("machine_id").notNull(),
+    serviceStationNumber: text("service_station_number").notNull(),
+    availability: text("availability", { enum: ["available", "busy", "out_of_service"] }).notNull(),
+    display: text("display"),
+    preAuthAmount: text("pre_auth_amount"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.machineId, t.serviceStationNumber] })],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    flow: text("flow", { enum: ["device_start", "remote_start"] }).notNull(),
+    status: text("status").notNull(),
+    nayaxTransactionId: integer("nayax_transaction_id"),
+    siteId: integer("site_id"),
+    machineId: integer("machine_id"),
+    hwSerial: text("hw_serial"),
+    serviceStationNumber: text("service_station_number"),
+    authorizedAmount: text("authorized_amount"),
+    settledAmount: text("settled_amount"),
+    currency: text("currency"),
+    cardLast4: text("card_last4"),
+    cardHash: text("card_hash"),
+    /** Set when an authorized session has waited past the settlement window. */
+    overdue: integer("overdue", { mode: "boolean" }).notNull().default(false),
+    lastSequence: integer("last_sequence").notNull(),
+    /** The whole session object as the API shows it. */
+    snapshot: text("snapshot").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("sessions_tenant_created").on(t.tenantId, t.createdAt, t.id),
+    index("sessions_tenant_status_created").on(t.tenantId, t.status, t.createdAt),
+    index("sessions_tenant_site_created").on(t.tenantId, t.siteId, t.createdAt),
+    index("sessions_tenant_nayax").on(t.tenantId, t.nayaxTransactionId),
+    index("sessions_card_match").on(t.tenantId, t.machineId, t.cardHash, t.status),
+  ],
+);
+
+export const sessionEvents = sqliteTable(
+  "session_events",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    sessionId: text("session_id"),
+    sequence: integer("sequence"),
+    type: text("type").notNull(),
+    /** The webhook body, exactly as signed and sent. */
+    body: text("body").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("session_events_session_sequence").on(t.sessionId, t.sequence),
+    index("session_events_tenant_created").on(t.tenantId, t.createdAt, t.id),
+    index("session_events_tenant_type").on(t.tenantId, t.type, t.createdAt),
+  ],
+);
+
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    url: text("url").notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    disabledReason: text("disabled_reason"),
+    /** JSON array of event types; null means every type. */
+    eventTypes: text("event_types"),
+    /** AES-256-GCM sealed JSON `[{secret, expiresAt|null}]`: the signing secrets, newest first. */
+    secrets: text("secrets").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("webhook_endpoints_tenant").on(t.tenantId)],
+);
+
+/** Where each event stands for each endpoint: pending, delivered, failed (given up) or skipped (endpoint disabled). */
+export const deliveries = sqliteTable(
+  "deliveries",
+  {
+    eventId: text("event_id").notNull(),
+    endpointId: text("endpoint_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    state: text("state", { enum: ["pending", "delivered", "failed", "skipped"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    eventCreatedAt: integer("event_created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.eventId, t.endpointId] }),
+    index("deliveries_endpoint_state").on(t.endpointId, t.state, t.eventCreatedAt),
+  ],
+);
+
+export const deliveryAttempts = sqliteTable(
+  "delivery_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    eventId: text("event_id").notNull(),
+    endpointId: text("endpoint_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    attemptedAt: integer("attempted_at").notNull(),
+    status: integer("status"),
+    error: text("error"),
+    durationMs: integer("duration_ms").notNull(),
+    responseExcerpt: text("response_excerpt"),
+  },
+  (t) => [
+    index("delivery_attempts_event").on(t.eventId, t.attemptedAt),
+    index("delivery_attempts_attempted").on(t.attemptedAt),
+  ],
+);
+

@@ -1,0 +1,203 @@
+/** Operator API under `/admin`: onboarding and managing tenants. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { database } from "../db/client";
+import { sealerFor } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+import {
+  addClaims,
+  createTenant,
+  getTenant,
+  listTenants,
+  removeMachineClaim,
+  removeSiteClaim,
+  rotateCredential,
+  updateTenant,
+} from "../tenants/service";
+import { httpsUrlSchema } from "../webhooks/url-policy";
+import { requireAdmin } from "./auth";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { openApiRouter } from "./openapi";
+import { ErrorBody, ListQuery, MoneyInput, Money, errorResponses, page } from "./schemas";
+
+const SiteId = z.number().int().min(0).max(2_147_483_647);
+const MachineId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const MachineClaim = z.object({ siteId: SiteId, machineId: MachineId }).openapi("MachineClaim");
+
+const SparkInput = z
+  .object({
+    baseUrl: httpsUrlSchema,
+    tokenId: z.number().int().min(0).max(2_147_483_647),
+    secretToken: z.string().min(32, "must be at least 32 characters (the AES key is its rightmost 32)").max(512),
+    integratorId: z.union([z.string().min(1).max(64), z.number().int().transform(String)]),
+    signKey: z.string().min(1).max(512),
+  })
+  .openapi("SparkCredentialsInput");
+
+const TenantInput = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    siteIds: z.array(SiteId).max(1000).default([]),
+    machines: z.array(MachineClaim).max(10_000).default([]),
+    spark: SparkInput,
+    webhookUrl: httpsUrlSchema.optional(),
+    defaultPreAuthAmount: MoneyInput.optional(),
+  })
+  .refine((t) => t.siteIds.length + t.machines.length > 0, { message: "claim at least one SiteId or machine", path: ["siteIds"] })
+  .openapi("TenantInput");
+
+const Tenant = z
+  .object({
+    id: z.string().openapi({ example: "ten_…" }),
+    name: z.string(),
+    status: z.enum(["active", "disabled"]),
+    siteIds: z.array(z.number().int()),
+    machines: z.array(MachineClaim),
+    spark: z.object({ baseUrl: z.string(), tokenId: z.number().int(), integratorId: z.string() }),
+    defaultPreAuthAmount: Money,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Tenant");
+
+const CreatedTenant = Tenant.extend({
+  apiKey: z.string().openapi({ description: "Shown once." }),
+  sparkCallbackSecret: z.string().openapi({ description: "Configure as Nayax's X-Spark-Secret header. Shown once." }),
+  webhookEndpoint: z.object({ id: z.string(), url: z.string(), secret: z.string() }).nullable(),
+}).openapi("CreatedTenant");
+
+const TenantUpdate = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    status: z.enum(["active", "disabled"]).optional(),
+    defaultPreAuthAmount: MoneyInput.optional(),
+    spark: SparkInput.partial().optional(),
+  })
+  .openapi("TenantUpdate");
+
+const Claims = z
+  .object({ siteIds: z.array(SiteId).max(1000).default([]), machines: z.array(MachineClaim).max(10_000).default([]) })
+  .openapi("Claims");
+
+const Rotation = z
+  .object({ overlapSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional().openapi({ description: "How long the previous secret keeps working; default 86400." }) })
+  .openapi("RotationInput");
+
+const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
+const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { "application/json": { schema } }, required: true } });
+const security = [{ AdminToken: [] }];
+const conflict = { 409: json(ErrorBody, "Already claimed by another tenant") };
+
+const routes = {
+  create: createRoute({ method: "post", path: "/tenants", tags: ["Operator"], security, request: body(TenantInput), responses: { 201: json(CreatedTenant, "The tenant, with its secrets shown once"), ...errorResponses, ...conflict } }),
+  list: createRoute({ method: "get", path: "/tenants", tags: ["Operator"], security, request: { query: ListQuery }, responses: { 200: json(page(Tenant, "TenantList"), "Tenants, newest first"), ...errorResponses } }),
+  read: createRoute({ method: "get", path: "/tenants/{id}", tags: ["Operator"], security, request: { params: IdParam }, responses: { 200: json(Tenant, "The tenant"), ...errorResponses } }),
+  update: createRoute({ method: "patch", path: "/tenants/{id}", tags: ["Operator"], security, request: { params: IdParam, ...body(TenantUpdate) }, responses: { 200: json(Tenant, "The updated tenant"), ...errorResponses, ...conflict } }),
+  disable: createRoute({ method: "post", path: "/tenants/{id}/disable", tags: ["Operator"], security, request: { params: IdParam }, responses: { 200: json(Tenant, "Disabled: its keys and callback secret stop working; claims stay reserved"), ...errorResponses } }),
+  enable: createRoute({ method: "post", path: "/tenants/{id}/enable", tags: ["Operator"], security, request: { params: IdParam }, responses: { 200: json(Tenant, "Enabled again"), ...errorResponses } }),
+  addClaims: createRoute({ method: "post", path: "/tenants/{id}/claims", tags: ["Operator"], security, request: { params: IdParam, ...body(Claims) }, responses: { 200: json(Tenant, "The tenant with the new claims"), ...errorResponses, ...conflict } }),
+  removeSite: createRoute({
+    method: "delete",
+    path: "/tenants/{id}/sites/{siteId}",
+    tags: ["Operator"],
+    security,
+    request: { params: IdParam.extend({ siteId: z.coerce.number().int().openapi({ param: { name: "siteId", in: "path" } }) }) },
+    responses: { 200: json(Tenant, "The tenant without that site"), ...errorResponses },
+  }),
+  removeMachine: createRoute({
+    method: "delete",
+    path: "/tenants/{id}/machines/{siteId}/{machineId}",
+    tags: ["Operator"],
+    security,
+    request: {
+      params: IdParam.extend({
+        siteId: z.coerce.number().int().openapi({ param: { name: "siteId", in: "path" } }),
+        machineId: z.coerce.number().int().openapi({ param: { name: "machineId", in: "path" } }),
+      }),
+    },
+    responses: { 200: json(Tenant, "The tenant without that machine"), ...errorResponses },
+  }),
+  rotateApiKey: createRoute({
+    method: "post",
+    path: "/tenants/{id}/rotate-api-key",
+    tags: ["Operator"],
+    security,
+    request: { params: IdParam, body: { content: { "application/json": { schema: Rotation } }, required: false } },
+    responses: { 200: json(z.object({ apiKey: z.string(), previousExpiresAt: z.string() }), "The new API key, shown once"), ...errorResponses },
+  }),
+  rotateCallbackSecret: createRoute({
+    method: "post",
+    path: "/tenants/{id}/rotate-callback-secret",
+    tags: ["Operator"],
+    security,
+    request: { params: IdParam, body: { content: { "application/json": { schema: Rotation } }, required: false } },
+    responses: { 200: json(z.object({ sparkCallbackSecret: z.string(), previousExpiresAt: z.string() }), "The new callback secret, shown once"), ...errorResponses },
+  }),
+};
+
+const overlapMs = (input: { overlapSeconds?: number | undefined } | undefined) =>
+  input?.overlapSeconds === undefined ? undefined : input.overlapSeconds * 1000;
+
+export const adminRoutes = openApiRouter();
+adminRoutes.use("*", requireAdmin);
+
+adminRoutes
+  .openapi(routes.create, async (c) => {
+    const input = c.req.valid("json");
+    const created = await createTenant(database(c.env.DB), sealerFor(c.env.ENCRYPTION_KEY), input);
+    return c.json(created, 201);
+  })
+  .openapi(routes.list, async (c) => {
+    const query = c.req.valid("query");
+    const result = await listTenants(database(c.env.DB), query.limit, decodeCursor(query.cursor));
+    return c.json({ data: result.data, nextCursor: encodeCursor(result.next) }, 200);
+  })
+  .openapi(routes.read, async (c) => c.json(await getTenant(database(c.env.DB), c.req.valid("param").id), 200))
+  .openapi(routes.update, async (c) => {
+    const tenant = await updateTenant(database(c.env.DB), sealerFor(c.env.ENCRYPTION_KEY), c.req.valid("param").id, c.req.valid("json"));
+    return c.json(tenant, 200);
+  })
+  .openapi(routes.disable, async (c) =>
+    c.json(await updateTenant(database(c.env.DB), sealerFor(c.env.ENCRYPTION_KEY), c.req.valid("param").id, { status: "disabled" }), 200),
+  )
+  .openapi(routes.enable, async (c) =>
+    c.json(await updateTenant(database(c.env.DB), sealerFor(c.env.ENCRYPTION_KEY), c.req.valid("param").id, { status: "active" }), 200),
+  )
+  .openapi(routes.addClaims, async (c) => {
+    const claims = c.req.valid("json");
+    if (claims.siteIds.length + claims.machines.length === 0) {
+      throw new ApiError(400, "invalid_request", "siteIds or machines must name at least one claim", [{ field: "siteIds", message: "empty" }]);
+    }
+    return c.json(await addClaims(database(c.env.DB), c.req.valid("param").id, claims), 200);
+  })
+  .openapi(routes.removeSite, async (c) => {
+    const { id, siteId } = c.req.valid("param");
+    return c.json(await removeSiteClaim(database(c.env.DB), id, siteId), 200);
+  })
+  .openapi(routes.removeMachine, async (c) => {
+    const { id, siteId, machineId } = c.req.valid("param");
+    return c.json(await removeMachineClaim(database(c.env.DB), id, { siteId, machineId }), 200);
+  })
+  .openapi(routes.rotateApiKey, async (c) => {
+    const rotated = await rotateCredential(database(c.env.DB), c.req.valid("param").id, "api_key", overlapMs(await optionalJson(c.req.raw)));
+    return c.json({ apiKey: rotated.secret, previousExpiresAt: rotated.previousExpiresAt }, 200);
+  })
+  .openapi(routes.rotateCallbackSecret, async (c) => {
+    const rotated = await rotateCredential(database(c.env.DB), c.req.valid("param").id, "spark_callback", overlapMs(await optionalJson(c.req.raw)));
+    return c.json({ sparkCallbackSecret: rotated.secret, previousExpiresAt: rotated.previousExpiresAt }, 200);
+  });
+
+/** Rotation bodies are optional: an empty body means the default overlap. */
+async function optionalJson(request: Request): Promise<{ overlapSeconds?: number } | undefined> {
+  const text = await request.clone().text();
+  if (!text.trim()) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "body is not valid JSON");
+  }
+  const parsed = Rotation.safeParse(json);
+  if (!parsed.success) throw new ApiError(400, "invalid_request", "overlapSeconds must be a whole number of seconds up to 604800");
+  return parsed.data;
+}

@@ -1,0 +1,24 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { z } from "zod";
+import { ApiError } from "../lib/errors";
+import type { AppEnv } from "./context";
+
+function describe(error: z.ZodError) {
+  return error.issues.map((issue) => ({
+    field: issue.path.join(".") || "body",
+    message: issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message,
+  }));
+}
+
+/** An OpenAPIHono whose validation failures are the API's 400 error, naming each field. */
+export function openApiRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const details = describe(result.error as z.ZodError);
+        const summary = details.map((d) => `${d.field}: ${d.message}`).join("; ");
+        throw new ApiError(400, "invalid_request", summary, details);
+      }
+    },
+  });
+}

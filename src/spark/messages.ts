@@ -1,0 +1,340 @@
+/**
+ * Every Spark message, in both directions, as zod schemas in Spark's own PascalCase.
+ * Unknown extra fields are tolerated (zod strips them). Nothing outside `src/spark/`
+ * sees these shapes: {@link ./inbound.ts} turns them into the gateway's own commands.
+ */
+import { z } from "zod";
+import { MINOR_DIGITS, parseMoney } from "../lib/money";
+import { parseDeviceTime } from "./time";
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A SparkTransactionId: a 36-character GUID with hyphens, normalised to lower case. */
+export const SparkTransactionId = z
+  .string()
+  .regex(GUID, "must be a 36-character GUID")
+  .transform((s) => s.toLowerCase());
+
+/** An integer id (SiteId, MachineId, NayaxTransactionId, TokenId). */
+const Id = z.int().nonnegative();
+
+/** Device time `yyyyMMddHHmmssSSS`, read into `YYYY-MM-DDTHH:mm:ss.SSS` (local, no zone). */
+export const DeviceTime = z.string().transform((text, ctx) => {
+  const parsed = parseDeviceTime(text);
+  if (parsed === null) {
+    ctx.addIssue({ code: "custom", message: "must be yyyyMMddHHmmssSSS" });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+/**
+ * A major-unit amount as Spark sends it: a JSON number (kept as its source text by
+ * `parseSparkJson`) or, leniently, a decimal string. Read into `"10.00"` form.
+ */
+export const MajorAmount = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const parsed = parseMoney(String(value));
+  if (!parsed.ok) {
+    ctx.addIssue({ code: "custom", message: `must be a non-negative decimal with at most ${MINOR_DIGITS} decimals` });
+    return z.NEVER;
+  }
+  return parsed.value;
+});
+
+/** A minor-unit amount (TransactionCallback only): `1500` is 15.00. */
+export const MinorAmount = z.int().nonnegative().transform((n) => BigInt(n));
+
+/** Spark's common `Status` object. ErrorDescription sometimes arrives padded (" No Errors "). */
+export const Status = z.object({
+  Verdict: z.string(),
+  ErrorCode: z.int().nullish(),
+  ErrorDescription: z.string().nullish().transform((s) => s?.trim() ?? null),
+  StatusMessage: z.string().nullish(),
+});
+export type Status = z.output<typeof Status>;
+
+// ---------------------------------------------------------------- Spark → gateway
+
+/** Device Start: a card was authorized at the terminal (seed 001). */
+export const TransactionNotify = z.object({
+  HwSerial: z.string(),
+  MachineId: Id,
+  NayaxTransactionId: Id,
+  SparkTransactionId,
+  Amount: MajorAmount,
+  CardLast4Digits: z.string(),
+  CardHash: z.string().min(1),
+  CardUid: z.string().nullish(),
+  ServiceStationNumber: z.string().nullish(),
+  SiteId: Id,
+  MachineAuTime: DeviceTime,
+});
+
+/** A card was presented to stop; Spark did the matching (seed 002). Most fields are nullable. */
+export const StopCallback = z.object({
+  StopSiteId: Id,
+  MachineId: Id,
+  HwSerial: z.string(),
+  CardLast4Digits: z.string().nullish(),
+  CardHash: z.string().nullish(),
+  SparkTransactionId: SparkTransactionId.nullish(),
+  NayaxTransactionId: Id.nullish(),
+  CardUid: z.string().nullish(),
+  MachineAuTime: DeviceTime.nullish(),
+  ServiceStationNumber: z.string().nullish(),
+});
+
+/** A card was presented to stop; the gateway does the matching. */
+export const StopNotify = z.object({
+  StopSiteId: Id,
+  MachineId: Id,
+  HwSerial: z.string(),
+  CardLast4Digits: z.string().nullish(),
+  CardHash: z.string().min(1),
+  CardUid: z.string().nullish(),
+  ServiceStationNumber: z.string().nullish(),
+});
+
+/** Remote Start authorization result. `Amount` is in minor units. */
+export const TransactionCallback = z
+  .object({
+    NayaxTransactionId: Id.nullish(),
+    SparkTransactionId,
+    SiteId: Id.nullish(),
+    TerminalId: z.string().nullish(),
+    MachineId: Id,
+    HwSerial: z.string(),
+    AuthStatus: Status,
+    CardLast4Digits: z.string().nullish(),
+    CardHash: z.string().nullish(),
+    CardUid: z.string().nullish(),
+    MachineAuTime: DeviceTime.nullish(),
+    Amount: MinorAmount.nullish(),
+    CardBrand: z.string().nullish(),
+    CardFirst6Digits: z.string().nullish(),
+    AuthCode: z.string().nullish(),
+    AuTime: z.string().nullish(),
+    CurrencyCode: z.string().nullish(),
+    CurrencyNumeric: z.string().nullish(),
+    FiscalRrn: z.string().nullish(),
+    NayaxRRN: z.string().nullish(),
+  })
+  .superRefine((msg, ctx) => {
+    // An approval must carry what settlement needs; a decline may come without them.
+    if (msg.AuthStatus.Verdict.trim() !== "Approved") return;
+    for (const field of ["NayaxTransactionId", "SiteId", "Amount"] as const) {
+      if (msg[field] === null || msg[field] === undefined) {
+        ctx.addIssue({ code: "custom", path: [field], message: "is required when AuthStatus.Verdict is Approved" });
+      }
+    }
+  });
+
+/** Remote Start ended before authorization: 44 timeout, 45 cancelled, 38 callback failed. */
+export const DeclineCallback = z.object({
+  MachineId: Id.nullish(),
+  HwSerial: z.string().nullish(),
+  SparkTransactionId,
+  Status: Status.extend({ ErrorCode: z.int() }),
+});
+
+/** A pre-authorized session expired on Spark's side; final. */
+export const TimeoutCallback = z.object({
+  TerminalId: z.string().nullish(),
+  MachineId: Id.nullish(),
+  HwSerial: z.string().nullish(),
+  SparkTransactionId,
+});
+
+/** Device Start handshake. */
+export const StartSession = z.object({
+  HwSerial: z.string(),
+  MachineId: Id,
+  TokenId: Id,
+  Random: z.string().min(1).max(64),
+});
+
+/** Station availability query (Device Start). `ServiceStationNumber` is absent on single-point devices. */
+export const InfoQuery = z.object({
+  HwSerial: z.string(),
+  MachineId: Id,
+  SparkTransactionId: SparkTransactionId.nullish(),
+  ServiceStationNumber: z.string().nullish(),
+  SiteId: Id,
+});
+
+/** As InfoQuery, with the estimated amount. */
+export const AvailabilityCheck = InfoQuery.extend({ Amount: MajorAmount.nullish() });
+
+/** The inbound methods and their schemas. */
+export const inboundSchemas = {
+  TransactionNotify,
+  StopCallback,
+  StopNotify,
+  TransactionCallback,
+  DeclineCallback,
+  TimeoutCallback,
+  StartSession,
+  InfoQuery,
+  AvailabilityCheck,
+} as const;
+export type InboundMethod = keyof typeof inboundSchemas;
+export type Inbound<M extends InboundMethod> = z.output<(typeof inboundSchemas)[M]>;
+
+// ---------------------------------------------------------------- gateway → Spark (answers)
+
+/** Spark-shaped status we send; `ErrorDescription` names what is wrong. */
+export interface StatusOut {
+  Verdict: "Approved" | "Declined";
+  StatusMessage?: string;
+  ErrorDescription?: string;
+  ErrorCode?: number;
+}
+
+export interface TransactionNotifyAnswer {
+  NayaxTransactionId: number;
+  SparkTransactionId: string;
+  HwSerial: string;
+  MachineId: number;
+  SiteId: number;
+  ServiceStationNumber: string | null;
+  Status: StatusOut;
+}
+
+export interface StopCallbackAnswer {
+  Status: StatusOut;
+  SparkTransactionId: string | null;
+  ServiceStationNumber: string | null;
+}
+
+export interface StopNotifyAnswer {
+  SparkTransactionId: string | null;
+  NayaxTransactionId: number | null;
+  SiteId: number | null;
+  StopSiteId: number;
+  MachineId: number;
+  HwSerial: string;
+  MachineAuTime: string | null;
+  Status: StatusOut;
+}
+
+export interface InfoQueryAnswer {
+  SparkTransactionId: string | null;
+  HwSerial: string;
+  MachineId: number;
+  ServiceStationNumber: string | null;
+  SiteId: number;
+  ServiceStationAvailability: 1 | 2 | 3;
+  PosDisplay?: string;
+  /** A {@link JSON.rawJSON} money literal. */
+  Amount: unknown;
+  Status: StatusOut;
+}
+
+export interface StartSessionAnswer {
+  Cipher: string;
+  SparkTransactionId: string;
+  Status: StatusOut;
+}
+
+export interface AckAnswer {
+  SparkTransactionId: string;
+  Status: StatusOut;
+}
+
+// ---------------------------------------------------------------- gateway → Spark (requests) and Spark's answers
+
+/** Terminal addressing on gateway → Spark calls: 1 = HW serial, 2 = Nayax machine id. */
+export const TerminalIdType = { HwSerial: 1, MachineId: 2 } as const;
+
+export interface StartAuthenticationRequest {
+  TokenId: number;
+  TerminalId: string;
+  TerminalIdType: 1 | 2;
+  Random: string;
+  Cipher: string;
+  SparkTransactionId: string;
+}
+export const StartAuthenticationResponse = z.object({
+  HashedSparkTransactionId: z.string().nullish(),
+  Status,
+});
+
+export interface TriggerTransactionRequest {
+  SparkTransactionId: string;
+  TerminalId: string;
+  TerminalIdType: 1 | 2;
+  /** {@link JSON.rawJSON} literal. */
+  Amount: unknown;
+  PosDisplay?: string;
+  TransactionTimeout: number;
+}
+export const TriggerTransactionResponse = z.object({
+  SparkTransactionId: z.string().nullish(),
+  Status,
+});
+
+export interface SettlementRequest {
+  NayaxTransactionId: number;
+  SparkTransactionId: string;
+  SiteId: number;
+  TerminalId: string;
+  TerminalIdType: 1 | 2;
+  /** {@link JSON.rawJSON} literal. */
+  Amount: unknown;
+  EReceiptData?: string;
+}
+export const SettlementResponse = z.object({
+  SparkTransactionId: z.string().nullish(),
+  Status,
+  CardBrand: z.string().nullish(),
+  CardLast4Digits: z.string().nullish(),
+  AuthCode: z.string().nullish(),
+  MachineAuTime: z.string().nullish(),
+  AuTime: z.string().nullish(),
+  SeTime: z.string().nullish(),
+  CurrencyCode: z.string().nullish(),
+  CurrencyNumeric: z.string().nullish(),
+  FiscalRrn: z.string().nullish(),
+  NayaxRRN: z.string().nullish(),
+  Amount: MajorAmount.nullish(),
+});
+
+export interface CancelTransactionRequest {
+  NayaxTransactionId: number;
+  SparkTransactionId: string;
+  SiteId: number;
+  MachineAuTime: string;
+  TerminalId: string;
+  TerminalIdType: 1 | 2;
+  CancellationType: 1 | 2;
+  /** {@link JSON.rawJSON} literal. */
+  CancelAmount: unknown;
+  ReasonCode: number;
+  ReasonText?: string;
+}
+export const CancelTransactionResponse = z.object({
+  SparkTransactionId: z.string().nullish(),
+  Status,
+  CardBrand: z.string().nullish(),
+  CardLast4Digits: z.string().nullish(),
+  AuthCode: z.string().nullish(),
+  MachineAuTime: z.string().nullish(),
+  AuTime: z.string().nullish(),
+  CancelTime: z.string().nullish(),
+  CurrencyCode: z.string().nullish(),
+  CurrencyNumeric: z.string().nullish(),
+  FiscalRrn: z.string().nullish(),
+  NayaxRRN: z.string().nullish(),
+});
+
+/** Turns zod issues into one line that names each offending field, for `ErrorDescription`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const field = issue.path.join(".") || "body";
+      if (issue.code === "invalid_type" && issue.input === undefined) return `${field}: is required`;
+      return `${field}: ${issue.message}`;
+    })
+    .join("; ");
+}

@@ -1,0 +1,114 @@
+/**
+ * Read paths the Spark callbacks and the tenant API take on every request: who holds this
+ * secret, who owns this site or machine, what did the tenant say about this station.
+ * All cached per isolate, because each is a D1 read Spark would otherwise wait on.
+ */
+import { and, eq } from "drizzle-orm";
+import { TtlCache } from "../lib/cache";
+import { sha256Hex } from "../lib/crypto";
+import type { Database } from "../db/client";
+import { credentials, machineClaims, siteClaims, stations, tenants } from "../db/schema";
+
+/** How long a credential, claim or tenant read stays cached in an isolate: bounds how late a revocation bites elsewhere. */
+export const LOOKUP_CACHE_TTL_MS = 30_000;
+/** Station state is cached briefly: a tenant marking a station busy should stop approvals within seconds. */
+export const STATION_CACHE_TTL_MS = 2_000;
+
+export type CredentialKind = "api_key" | "spark_callback";
+
+export interface TenantSummary {
+  id: string;
+  status: "active" | "disabled";
+  sparkTokenId: number;
+  defaultPreAuthAmount: string;
+}
+
+export interface StationState {
+  availability: "available" | "busy" | "out_of_service";
+  display: string | null;
+  preAuthAmount: string | null;
+}
+
+const credentialCache = new TtlCache<{ tenantId: string; expiresAt: number | null } | null>(LOOKUP_CACHE_TTL_MS);
+const tenantCache = new TtlCache<TenantSummary | null>(LOOKUP_CACHE_TTL_MS);
+const routeCache = new TtlCache<string | null>(LOOKUP_CACHE_TTL_MS);
+const stationCache = new TtlCache<StationState | null>(STATION_CACHE_TTL_MS);
+
+/** Forgets everything cached about a tenant's claims, credentials and record in this isolate. */
+export function forgetTenantCaches(): void {
+  credentialCache.clear();
+  tenantCache.clear();
+  routeCache.clear();
+}
+
+export function forgetStation(tenantId: string, machineId: number, serviceStationNumber: string): void {
+  stationCache.delete(`${tenantId}:${machineId}:${serviceStationNumber}`);
+}
+
+/** The active tenant holding this secret of this kind, or null. The secret is only ever compared as a hash. */
+export async function tenantByCredential(db: Database, kind: CredentialKind, secret: string): Promise<TenantSummary | null> {
+  const hash = await sha256Hex(`${kind}:${secret}`);
+  const found = await credentialCache.get(hash, async () => {
+    const row = await db
+      .select({ tenantId: credentials.tenantId, expiresAt: credentials.expiresAt })
+      .from(credentials)
+      .where(and(eq(credentials.hash, hash), eq(credentials.kind, kind)))
+      .get();
+    return row ?? null;
+  });
+  if (!found || (found.expiresAt !== null && found.expiresAt <= Date.now())) return null;
+  const tenant = await tenantById(db, found.tenantId);
+  return tenant && tenant.status === "active" ? tenant : null;
+}
+
+/** The hash a credential is stored under. */
+export function credentialHash(kind: CredentialKind, secret: string): Promise<string> {
+  return sha256Hex(`${kind}:${secret}`);
+}
+
+export async function tenantById(db: Database, id: string): Promise<TenantSummary | null> {
+  return tenantCache.get(id, async () => {
+    const row = await db
+      .select({ id: tenants.id, status: tenants.status, sparkTokenId: tenants.sparkTokenId, defaultPreAuthAmount: tenants.defaultPreAuthAmount })
+      .from(tenants)
+      .where(eq(tenants.id, id))
+      .get();
+    return row ?? null;
+  });
+}
+
+/** Routes `(SiteId, MachineId)` to its tenant: a machine claim wins over a site claim. */
+export async function tenantForMachine(db: Database, siteId: number, machineId: number): Promise<string | null> {
+  return routeCache.get(`m:${siteId}:${machineId}`, async () => {
+    const machine = await db
+      .select({ tenantId: machineClaims.tenantId })
+      .from(machineClaims)
+      .where(and(eq(machineClaims.siteId, siteId), eq(machineClaims.machineId, machineId)))
+      .get();
+    if (machine) return machine.tenantId;
+    const site = await db.select({ tenantId: siteClaims.tenantId }).from(siteClaims).where(eq(siteClaims.siteId, siteId)).get();
+    return site?.tenantId ?? null;
+  });
+}
+
+/** Routes StartSession's `TokenId` to the tenant whose Spark credentials carry it. */
+export async function tenantForToken(db: Database, tokenId: number): Promise<string | null> {
+  return routeCache.get(`t:${tokenId}`, async () => {
+    const row = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.sparkTokenId, tokenId)).get();
+    return row?.id ?? null;
+  });
+}
+
+/** What the tenant last pushed for this station, or null when it never did. */
+export async function stationState(db: Database, tenantId: string, machineId: number, serviceStationNumber: string | null): Promise<StationState | null> {
+  const ssn = serviceStationNumber ?? "";
+  return stationCache.get(`${tenantId}:${machineId}:${ssn}`, async () => {
+    const row = await db
+      .select({ availability: stations.availability, display: stations.display, preAuthAmount: stations.preAuthAmount })
+      .from(stations)
+      .where(and(eq(stations.tenantId, tenantId), eq(stations.machineId, machineId), eq(stations.serviceStationNumber, ssn)))
+      .get();
+    return row ?? null;
+  });
+}
+

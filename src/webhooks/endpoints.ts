@@ -1,0 +1,139 @@
+/** Tenants' webhook endpoints in D1. Signing secrets are sealed at rest, shown once. */
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { webhookEndpoints } from "../db/schema";
+import type { Sealer } from "../lib/crypto";
+import { randomId } from "../lib/crypto";
+import { TtlCache } from "../lib/cache";
+import type { EventType } from "../sessions/model";
+import { generateWebhookSecret } from "./signing";
+
+/** After a rotation the previous secret keeps signing this long, so receivers can switch without losing events. */
+export const SECRET_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+/** Session objects re-read a tenant's endpoints this often: bounds how late a new endpoint starts receiving. */
+export const ENDPOINT_CACHE_TTL_MS = 10_000;
+
+export interface EndpointView {
+  id: string;
+  url: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  eventTypes: EventType[] | null;
+  createdAt: string;
+}
+
+/** What delivery needs: the view plus the live signing secrets. */
+export interface DeliveryEndpoint extends EndpointView {
+  tenantId: string;
+  createdAtMs: number;
+  secrets: string[];
+}
+
+interface SealedSecret {
+  secret: string;
+  expiresAt: number | null;
+}
+
+type Row = typeof webhookEndpoints.$inferSelect;
+
+export function endpointView(row: Row): EndpointView {
+  return {
+    id: row.id,
+    url: row.url,
+    enabled: row.enabled,
+    disabledReason: row.disabledReason,
+    eventTypes: row.eventTypes ? (JSON.parse(row.eventTypes) as EventType[]) : null,
+    createdAt: new Date(row.createdAt).toISOString(),
+  };
+}
+
+/** The insert for a new endpoint and its one-time secret; the caller runs it (alone or in a batch). */
+export async function newEndpoint(
+  db: Database,
+  sealer: Sealer,
+  tenantId: string,
+  input: { url: string; eventTypes?: EventType[] | null; enabled?: boolean },
+) {
+  const now = Date.now();
+  const secret = generateWebhookSecret();
+  const row: Row = {
+    id: randomId("we_"),
+    tenantId,
+    url: input.url,
+    enabled: input.enabled ?? true,
+    disabledReason: input.enabled === false ? "disabled by tenant" : null,
+    eventTypes: input.eventTypes ? JSON.stringify(input.eventTypes) : null,
+    secrets: await sealer.seal(JSON.stringify([{ secret, expiresAt: null }] satisfies SealedSecret[])),
+    createdAt: now,
+    updatedAt: now,
+  };
+  return { insert: db.insert(webhookEndpoints).values(row), view: endpointView(row), secret };
+}
+
+export async function listEndpoints(db: Database, tenantId: string, limit: number, cursor: { createdAt: number; id: string } | null) {
+  const rows = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(
+      and(
+        eq(webhookEndpoints.tenantId, tenantId),
+        cursor
+          ? or(lt(webhookEndpoints.createdAt, cursor.createdAt), and(eq(webhookEndpoints.createdAt, cursor.createdAt), lt(webhookEndpoints.id, cursor.id)))
+          : undefined,
+      ),
+    )
+    .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id))
+    .limit(limit + 1);
+  return rows;
+}
+
+export async function getEndpoint(db: Database, tenantId: string, id: string): Promise<Row | null> {
+  const row = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, id)))
+    .get();
+  return row ?? null;
+}
+
+/** Replaces the signing secret; the old one keeps signing for {@link SECRET_ROTATION_OVERLAP_MS}. */
+export async function rotateEndpointSecret(db: Database, sealer: Sealer, row: Row): Promise<string> {
+  const now = Date.now();
+  const current = (JSON.parse(await sealer.open(row.secrets)) as SealedSecret[]).filter((s) => s.expiresAt === null || s.expiresAt > now);
+  const secret = generateWebhookSecret();
+  const next: SealedSecret[] = [
+    { secret, expiresAt: null },
+    ...current.map((s) => ({ secret: s.secret, expiresAt: s.expiresAt ?? now + SECRET_ROTATION_OVERLAP_MS })),
+  ];
+  await db
+    .update(webhookEndpoints)
+    .set({ secrets: await sealer.seal(JSON.stringify(next)), updatedAt: now })
+    .where(eq(webhookEndpoints.id, row.id));
+  endpointCache.clear();
+  return secret;
+}
+
+const endpointCache = new TtlCache<DeliveryEndpoint[]>(ENDPOINT_CACHE_TTL_MS);
+
+/** Forgets cached endpoints in this isolate (after a change). */
+export function forgetEndpoints(): void {
+  endpointCache.clear();
+}
+
+/** Every endpoint of a tenant with its live secrets, for delivery. Cached briefly per isolate. */
+export async function deliveryEndpoints(db: Database, sealer: Sealer, tenantId: string): Promise<DeliveryEndpoint[]> {
+  return endpointCache.get(tenantId, async () => {
+    const rows = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.tenantId, tenantId));
+    const now = Date.now();
+    return Promise.all(
+      rows.map(async (row) => ({
+        ...endpointView(row),
+        tenantId,
+        createdAtMs: row.createdAt,
+        secrets: (JSON.parse(await sealer.open(row.secrets)) as SealedSecret[])
+          .filter((s) => s.expiresAt === null || s.expiresAt > now)
+          .map((s) => s.secret),
+      })),
+    );
+  });
+}

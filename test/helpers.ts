@@ -1,0 +1,55 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import { sessionStub } from "../src/sessions/stub";
+import { tenantInput } from "./fixtures";
+
+export const ADMIN_TOKEN = "test-admin-token";
+
+/** Calls the Worker as a client would. */
+export function call(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (json !== undefined) headers.set("Content-Type", "application/json");
+  return exports.default.fetch(new Request(`http://gateway.test${path}`, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body }));
+}
+
+export const admin = (path: string, init: RequestInit & { json?: unknown } = {}) =>
+  call(path, { ...init, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers as Record<string, string>) } });
+
+export const tenantCall = (apiKey: string, path: string, init: RequestInit & { json?: unknown } = {}) =>
+  call(path, { ...init, headers: { Authorization: `Bearer ${apiKey}`, ...(init.headers as Record<string, string>) } });
+
+export interface Onboarded {
+  id: string;
+  apiKey: string;
+  sparkCallbackSecret: string;
+  webhookEndpoint: { id: string; url: string; secret: string } | null;
+}
+
+let tokenIds = 500_000;
+
+/** Onboards a tenant (the contract's example by default) and returns its one-time secrets. */
+export async function onboard(overrides: Record<string, unknown> = {}): Promise<Onboarded> {
+  const body = { ...tenantInput, webhookUrl: undefined, spark: { ...tenantInput.spark, tokenId: tokenIds++ }, ...overrides };
+  const res = await admin("/admin/tenants", { method: "POST", json: body });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await res.json()) as Onboarded;
+}
+
+/** Sends a Spark callback. `body` may be raw text (to keep `10.00` exactly as Spark writes it). */
+export function spark(method: string, body: unknown, secret: string | null, headers: Record<string, string> = {}): Promise<Response> {
+  return call(`/spark/${method}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...(secret !== null ? { "X-Spark-Secret": secret } : {}), ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** Runs a session's alarm now so its events reach D1 (and its webhooks go out). */
+export async function flush(sessionId: string): Promise<void> {
+  await runDurableObjectAlarm(sessionStub(env, sessionId));
+}
+
+/** A fresh SparkTransactionId. */
+export const newSessionId = () => crypto.randomUUID();
