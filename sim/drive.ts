@@ -274,13 +274,17 @@ export class SparkDriver {
 /** Registers the authorization a TransactionCallback/TransactionNotify text carries, if it is one. */
 function registerPlayedAuthorization(simulator: SparkSimulator, method: string, text: string): void {
   let raw: unknown;
+  let plain: unknown;
   try {
     raw = parseSparkJson(text);
+    plain = JSON.parse(text);
   } catch {
     return;
   }
   if (method === "TransactionCallback") {
-    const parsed = TransactionCallback.safeParse(raw);
+    // Plain JSON.parse here: the minor-unit Amount is an integer (no float risk), and the
+    // MinorAmount schema expects a number where parseSparkJson hands over the source text.
+    const parsed = TransactionCallback.safeParse(plain);
     if (!parsed.success) return;
     const m = parsed.data;
     if (m.AuthStatus.Verdict.trim() !== "Approved" || m.NayaxTransactionId == null || m.SiteId == null || m.Amount == null) return;

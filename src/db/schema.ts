@@ -132,6 +132,8 @@ export const webhookEndpoints = sqliteTable(
     disabledReason: text("disabled_reason"),
     /** JSON array of event types; null means every type. */
     eventTypes: text("event_types"),
+    /** JSON object of extra request headers the tenant asked for (never the signature headers). */
+    headers: text("headers"),
     /** AES-256-GCM sealed JSON `[{secret, expiresAt|null}]`: the signing secrets, newest first. */
     secrets: text("secrets").notNull(),
     createdAt: integer("created_at").notNull(),

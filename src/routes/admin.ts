@@ -27,7 +27,11 @@ const SparkInput = z
   .object({
     baseUrl: httpsUrlSchema,
     tokenId: z.number().int().min(0).max(2_147_483_647),
-    secretToken: z.string().min(32, "must be at least 32 characters (the AES key is its rightmost 32)").max(512),
+    secretToken: z
+      .string()
+      .min(32, "must be at least 32 characters (the AES key is its rightmost 32)")
+      .max(512)
+      .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces (its rightmost 32 characters are the AES key)"),
     integratorId: z.union([z.string().min(1).max(64), z.number().int().transform(String)]),
     signKey: z.string().min(1).max(512),
   })
@@ -179,17 +183,20 @@ adminRoutes
     return c.json(await removeMachineClaim(database(c.env.DB), id, { siteId, machineId }), 200);
   })
   .openapi(routes.rotateApiKey, async (c) => {
-    const rotated = await rotateCredential(database(c.env.DB), c.req.valid("param").id, "api_key", overlapMs(await optionalJson(c.req.raw)));
+    const rotated = await rotateCredential(database(c.env.DB), c.req.valid("param").id, "api_key", overlapMs(await optionalJson(c.req)));
     return c.json({ apiKey: rotated.secret, previousExpiresAt: rotated.previousExpiresAt }, 200);
   })
   .openapi(routes.rotateCallbackSecret, async (c) => {
-    const rotated = await rotateCredential(database(c.env.DB), c.req.valid("param").id, "spark_callback", overlapMs(await optionalJson(c.req.raw)));
+    const rotated = await rotateCredential(database(c.env.DB), c.req.valid("param").id, "spark_callback", overlapMs(await optionalJson(c.req)));
     return c.json({ sparkCallbackSecret: rotated.secret, previousExpiresAt: rotated.previousExpiresAt }, 200);
   });
 
-/** Rotation bodies are optional: an empty body means the default overlap. */
-async function optionalJson(request: Request): Promise<{ overlapSeconds?: number } | undefined> {
-  const text = await request.clone().text();
+/**
+ * Rotation bodies are optional: an empty body means the default overlap. Read through Hono's
+ * body cache, since the route's validator has already consumed a JSON-typed body.
+ */
+async function optionalJson(request: { text(): Promise<string> }): Promise<{ overlapSeconds?: number } | undefined> {
+  const text = await request.text();
   if (!text.trim()) return undefined;
   let json: unknown;
   try {
@@ -198,6 +205,9 @@ async function optionalJson(request: Request): Promise<{ overlapSeconds?: number
     throw new ApiError(400, "invalid_json", "body is not valid JSON");
   }
   const parsed = Rotation.safeParse(json);
-  if (!parsed.success) throw new ApiError(400, "invalid_request", "overlapSeconds must be a whole number of seconds up to 604800");
+  if (!parsed.success) {
+    const message = "must be a whole number of seconds from 0 to 604800";
+    throw new ApiError(400, "invalid_request", `overlapSeconds: ${message}`, [{ field: "overlapSeconds", message }]);
+  }
   return parsed.data;
 }

@@ -11,6 +11,8 @@ import type { AppEnv } from "./context";
 import { sessionRoutes } from "./sessions";
 import { sparkRoutes } from "./spark";
 import { stationRoutes } from "./stations";
+import { eventRoutes } from "./events";
+import { webhookRoutes } from "./webhooks";
 
 /** Bodies of the tenant and operator APIs are small JSON documents; larger ones are refused with 413. */
 export const API_BODY_LIMIT_BYTES = 64 * 1024;
@@ -33,6 +35,8 @@ export function createApp() {
   app.use("/admin/*", apiBodyLimit);
   app.route("/v1", sessionRoutes);
   app.route("/v1", stationRoutes);
+  app.route("/v1", webhookRoutes);
+  app.route("/v1", eventRoutes);
   app.route("/admin", adminRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", { type: "http", scheme: "bearer", description: "The tenant's API key." });

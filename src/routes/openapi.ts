@@ -1,12 +1,13 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { z } from "zod";
 import { ApiError } from "../lib/errors";
+import { isMissing } from "../lib/issues";
 import type { AppEnv } from "./context";
 
 function describe(error: z.ZodError) {
   return error.issues.map((issue) => ({
     field: issue.path.join(".") || "body",
-    message: issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message,
+    message: isMissing(issue) ? "is required" : issue.message,
   }));
 }
 

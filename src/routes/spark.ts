@@ -167,9 +167,11 @@ const handlers: { [M in InboundMethod]: Handler<M> } = {
     const tenantId = assertOwner(call, await tenantForToken(call.db, msg.TokenId), `TokenId ${msg.TokenId}`);
     const credentials = await sparkCredentials(call.db, sealerFor(call.env.ENCRYPTION_KEY), tenantId);
     const sessionId = crypto.randomUUID();
+    // Built before the session exists, so a cipher that cannot be made leaves nothing behind.
+    const cipher = buildCipher({ sparkTransactionId: sessionId, random: msg.Random, secretToken: credentials.secretToken });
     unwrap(await sessionStub(call.env, sessionId).startSession(tenantId, sessionId, { hwSerial: msg.HwSerial, machineId: msg.MachineId }), sessionId);
     return {
-      Cipher: buildCipher({ sparkTransactionId: sessionId, random: msg.Random, secretToken: credentials.secretToken }),
+      Cipher: cipher,
       SparkTransactionId: sessionId,
       Status: { Verdict: "Approved", ErrorDescription: "No Errors" },
     };

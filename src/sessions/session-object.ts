@@ -12,6 +12,11 @@ import type {
 import { sessionEvent } from "./events";
 import type { EventBody } from "./events";
 import { projectSession } from "./projection";
+import { database } from "../db/client";
+import { sealerFor } from "../lib/crypto";
+import { log } from "../lib/log";
+import { DISPATCH_SCHEMA, Dispatcher } from "../webhooks/dispatcher";
+import { parseRetrySchedule } from "../webhooks/schedule";
 
 /** Answer to TransactionNotify and TransactionCallback: the verdict and the session it was given on. */
 export interface VerdictOutcome {
@@ -62,11 +67,14 @@ const PROJECTION_RETRY_MS = 5_000;
 export class SessionObject extends DurableObject<Env> {
   private record: SessionRecord | null = null;
   private lastSequence = 0;
+  /** Set by every commit, so an alarm that was busy meanwhile knows to come back at once. */
+  private dirty = false;
+  private dispatch: Dispatcher | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      for (const statement of SCHEMA) ctx.storage.sql.exec(statement);
+      for (const statement of [...SCHEMA, ...DISPATCH_SCHEMA]) ctx.storage.sql.exec(statement);
       const row = ctx.storage.sql.exec<{ record: string }>("SELECT record FROM session WHERE id = 1").toArray()[0];
       this.record = row ? (JSON.parse(row.record) as SessionRecord) : null;
       const seq = ctx.storage.sql.exec<{ s: number | null }>("SELECT MAX(sequence) AS s FROM events").one();
@@ -211,22 +219,59 @@ export class SessionObject extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ outbox
 
+  /** Re-sends these events of this session to these endpoints (recover, redeliver). */
+  resend(tenantId: string, endpointIds: string[], sequences: number[]): boolean {
+    if (!this.record || this.record.tenantId !== tenantId) return false;
+    this.dispatcher().resend(endpointIds, sequences);
+    this.wake(Date.now());
+    return true;
+  }
+
+  /** Projects the outbox to D1, delivers what is due, and sleeps until the next thing is due. */
   override async alarm(): Promise<void> {
+    if (!this.record) return;
+    this.dirty = false;
+    const wakeAt: number[] = [];
+    if (!(await this.project())) wakeAt.push(Date.now() + PROJECTION_RETRY_MS);
+    const due = await this.dispatcher().run(this.record.tenantId, this.record.id);
+    if (due !== null) wakeAt.push(due);
+    // Anything committed while this alarm was awaiting must not wait for the next wake-up.
+    if (this.dirty) wakeAt.push(Date.now());
+    if (wakeAt.length > 0) await this.ctx.storage.setAlarm(Math.min(...wakeAt));
+  }
+
+  /** Writes unprojected events and the current state to D1; false when D1 failed (retried later). */
+  private async project(): Promise<boolean> {
     const pending = this.ctx.storage.sql
       .exec<{ sequence: number; body: string; created_at: number }>(
         "SELECT sequence, body, created_at FROM events WHERE projected = 0 ORDER BY sequence",
       )
       .toArray();
-    if (pending.length > 0 && this.record) {
-      try {
-        await projectSession(this.env.DB, this.record, this.lastSequence, pending);
-        const last = pending[pending.length - 1]!.sequence;
-        this.ctx.storage.sql.exec("UPDATE events SET projected = 1 WHERE sequence <= ?", last);
-      } catch (error) {
-        console.error(JSON.stringify({ level: "error", message: "projection failed", sessionId: this.record.id, error: String(error) }));
-        await this.ctx.storage.setAlarm(Date.now() + PROJECTION_RETRY_MS);
-      }
+    if (pending.length === 0 || !this.record) return true;
+    try {
+      await projectSession(this.env.DB, this.record, this.lastSequence, pending);
+      this.ctx.storage.sql.exec("UPDATE events SET projected = 1 WHERE sequence <= ?", pending[pending.length - 1]!.sequence);
+      return true;
+    } catch (error) {
+      log.error("projection failed", { sessionId: this.record.id, error: String(error) });
+      return false;
     }
+  }
+
+  private dispatcher(): Dispatcher {
+    this.dispatch ??= new Dispatcher(
+      this.ctx.storage.sql,
+      database(this.env.DB),
+      sealerFor(this.env.ENCRYPTION_KEY),
+      parseRetrySchedule(this.env.WEBHOOK_RETRY_SCHEDULE),
+    );
+    return this.dispatch;
+  }
+
+  private wake(at: number): void {
+    this.dirty = true;
+    // Output gates hold the reply until this write is durable, like the transaction before it.
+    void this.ctx.storage.setAlarm(at);
   }
 
   private events(): StoredEvent[] {
@@ -259,8 +304,7 @@ export class SessionObject extends DurableObject<Env> {
       }
     });
     this.record = next;
-    // Output gates hold the reply until this alarm write is durable, like the transaction above.
-    void this.ctx.storage.setAlarm(at.getTime());
+    this.wake(at.getTime());
   }
 }
 

@@ -4,6 +4,7 @@
  * sees these shapes: {@link ./inbound.ts} turns them into the gateway's own commands.
  */
 import { z } from "zod";
+import { isMissing } from "../lib/issues";
 import { MINOR_DIGITS, parseMoney } from "../lib/money";
 import { parseDeviceTime } from "./time";
 
@@ -150,7 +151,8 @@ export const StartSession = z.object({
   HwSerial: z.string(),
   MachineId: Id,
   TokenId: Id,
-  Random: z.string().min(1).max(64),
+  /** Echoed inside the cipher at positions 38–54: exactly 17 characters, none of them "=". */
+  Random: z.string().regex(/^[^=]{17}$/, 'must be 17 characters without "="'),
 });
 
 /** Station availability query (Device Start). `ServiceStationNumber` is absent on single-point devices. */
@@ -333,8 +335,9 @@ export function describeIssues(error: z.ZodError): string {
     .slice(0, 5)
     .map((issue) => {
       const field = issue.path.join(".") || "body";
-      if (issue.code === "invalid_type" && issue.input === undefined) return `${field}: is required`;
+      if (isMissing(issue)) return `${field}: is required`;
       return `${field}: ${issue.message}`;
     })
     .join("; ");
 }
+

@@ -19,6 +19,7 @@ export interface EndpointView {
   enabled: boolean;
   disabledReason: string | null;
   eventTypes: EventType[] | null;
+  headers: Record<string, string>;
   createdAt: string;
 }
 
@@ -43,6 +44,7 @@ export function endpointView(row: Row): EndpointView {
     enabled: row.enabled,
     disabledReason: row.disabledReason,
     eventTypes: row.eventTypes ? (JSON.parse(row.eventTypes) as EventType[]) : null,
+    headers: row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {},
     createdAt: new Date(row.createdAt).toISOString(),
   };
 }
@@ -52,7 +54,7 @@ export async function newEndpoint(
   db: Database,
   sealer: Sealer,
   tenantId: string,
-  input: { url: string; eventTypes?: EventType[] | null; enabled?: boolean },
+  input: { url: string; eventTypes?: EventType[] | null | undefined; enabled?: boolean | undefined; headers?: Record<string, string> | undefined },
 ) {
   const now = Date.now();
   const secret = generateWebhookSecret();
@@ -63,6 +65,7 @@ export async function newEndpoint(
     enabled: input.enabled ?? true,
     disabledReason: input.enabled === false ? "disabled by tenant" : null,
     eventTypes: input.eventTypes ? JSON.stringify(input.eventTypes) : null,
+    headers: input.headers && Object.keys(input.headers).length > 0 ? JSON.stringify(input.headers) : null,
     secrets: await sealer.seal(JSON.stringify([{ secret, expiresAt: null }] satisfies SealedSecret[])),
     createdAt: now,
     updatedAt: now,

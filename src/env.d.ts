@@ -1,0 +1,13 @@
+// Secrets and optional settings, which `wrangler types` cannot see in wrangler.toml.
+declare namespace Cloudflare {
+  interface Env {
+    /** Bearer token of the operator API. */
+    ADMIN_TOKEN?: string;
+    /** 32 bytes, base64: seals Spark credentials and webhook secrets at rest. */
+    ENCRYPTION_KEY: string;
+    /** Comma-separated seconds between webhook attempts after the first. */
+    WEBHOOK_RETRY_SCHEDULE?: string;
+    /** How long an authorized session may wait for settlement before it is flagged overdue. */
+    SETTLEMENT_WINDOW_SECONDS?: string;
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Delivers a session's outbox to every endpoint of its tenant, from inside the session
+ * object's alarm. Each endpoint has its own position in the session's events: event n+1 is
+ * not sent to an endpoint before event n was delivered to it or given up. Positions, retry
+ * times and re-send requests live in the object's storage, so a restart loses nothing.
+ */
+import type { Database } from "../db/client";
+import type { Sealer } from "../lib/crypto";
+import { log } from "../lib/log";
+import { deliveryEndpoints } from "./endpoints";
+import type { DeliveryEndpoint } from "./endpoints";
+import { disableGoneEndpoint, recordAttempt, sendSigned, upsertDelivery } from "./deliver";
+import type { StoredEvent } from "./deliver";
+import { nextDelayMs } from "./schedule";
+
+export const DISPATCH_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS cursors (
+     endpoint_id TEXT PRIMARY KEY,
+     next_sequence INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL DEFAULT 0
+   )`,
+  `CREATE TABLE IF NOT EXISTS resend (
+     endpoint_id TEXT NOT NULL,
+     sequence INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (endpoint_id, sequence)
+   )`,
+];
+
+interface Position {
+  sequence: number;
+  attempts: number;
+  nextAt: number;
+}
+
+interface Queue {
+  /** The next item for this endpoint, or null when there is none. */
+  head(): Position | null;
+  delivered(): void;
+  gaveUp(): void;
+  retryAt(attempts: number, at: number): void;
+}
+
+export class Dispatcher {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly db: Database,
+    private readonly sealer: Sealer,
+    private readonly schedule: readonly number[],
+  ) {}
+
+  /** Asks for these events to be sent again to these endpoints (recover, redeliver). */
+  resend(endpointIds: string[], sequences: number[]): void {
+    for (const endpointId of endpointIds) {
+      for (const sequence of sequences) {
+        this.sql.exec(
+          "INSERT INTO resend (endpoint_id, sequence) VALUES (?, ?) ON CONFLICT DO UPDATE SET attempts = 0, next_at = 0",
+          endpointId,
+          sequence,
+        );
+      }
+    }
+  }
+
+  /** Sends whatever is due now; returns when the next attempt is due, or null when nothing waits. */
+  async run(tenantId: string, sessionId: string): Promise<number | null> {
+    const endpoints = await deliveryEndpoints(this.db, this.sealer, tenantId);
+    const known = new Set(endpoints.map((e) => e.id));
+    for (const row of this.sql.exec<{ endpoint_id: string }>("SELECT endpoint_id FROM cursors").toArray()) {
+      if (!known.has(row.endpoint_id)) this.sql.exec("DELETE FROM cursors WHERE endpoint_id = ?", row.endpoint_id);
+    }
+    const next = await Promise.all(endpoints.map((endpoint) => this.runEndpoint(endpoint, sessionId)));
+    const due = next.filter((t): t is number => t !== null);
+    return due.length > 0 ? Math.min(...due) : null;
+  }
+
+  private async runEndpoint(endpoint: DeliveryEndpoint, sessionId: string): Promise<number | null> {
+    try {
+      const resend = this.resendQueue(endpoint.id);
+      const waiting = await this.drain(endpoint, resend);
+      if (waiting !== null || resend.head() !== null) return waiting;
+      return await this.drain(endpoint, this.cursorQueue(endpoint));
+    } catch (error) {
+      log.error("webhook dispatch failed", { sessionId, endpointId: endpoint.id, error: String(error) });
+      return Date.now() + 5_000;
+    }
+  }
+
+  /** Works through one queue in order until it is empty or must wait; returns when to come back. */
+  private async drain(endpoint: DeliveryEndpoint, queue: Queue): Promise<number | null> {
+    for (let head = queue.head(); head !== null; head = queue.head()) {
+      const event = this.event(head.sequence);
+      if (!event) {
+        queue.gaveUp();
+        continue;
+      }
+      if (endpoint.eventTypes && !endpoint.eventTypes.includes(event.type as never)) {
+        queue.delivered();
+        continue;
+      }
+      if (!endpoint.enabled) {
+        // Kept as skipped so that recover can send it once the endpoint is back.
+        await upsertDelivery(this.db, endpoint, event, "skipped", head.attempts).run();
+        queue.gaveUp();
+        continue;
+      }
+      if (head.nextAt > Date.now()) return head.nextAt;
+
+      const at = Date.now();
+      const outcome = await sendSigned(endpoint, event);
+      const attempts = head.attempts + 1;
+      if (outcome.ok) {
+        await recordAttempt(this.db, endpoint, event, outcome, "delivered", attempts, at);
+        queue.delivered();
+        continue;
+      }
+      if (outcome.gone) {
+        await recordAttempt(this.db, endpoint, event, outcome, "failed", attempts, at);
+        await disableGoneEndpoint(this.db, endpoint.id);
+        queue.gaveUp();
+        endpoint.enabled = false;
+        continue;
+      }
+      const delay = nextDelayMs(this.schedule, attempts);
+      if (delay === null) {
+        await recordAttempt(this.db, endpoint, event, outcome, "failed", attempts, at);
+        log.warn("webhook given up", { eventId: event.id, endpointId: endpoint.id, attempts });
+        queue.gaveUp();
+        continue;
+      }
+      const retryAt = Date.now() + Math.max(delay, outcome.retryAfterMs ?? 0);
+      await recordAttempt(this.db, endpoint, event, outcome, "pending", attempts, at);
+      queue.retryAt(attempts, retryAt);
+      return retryAt;
+    }
+    return null;
+  }
+
+  private event(sequence: number): StoredEvent | null {
+    const row = this.sql
+      .exec<{ id: string; type: string; body: string; created_at: number }>("SELECT id, type, body, created_at FROM events WHERE sequence = ?", sequence)
+      .toArray()[0];
+    return row ? { id: row.id, type: row.type, body: row.body, createdAt: row.created_at } : null;
+  }
+
+  private lastSequence(): number {
+    return this.sql.exec<{ s: number | null }>("SELECT MAX(sequence) AS s FROM events").one().s ?? 0;
+  }
+
+  /** The endpoint's position in this session; a new endpoint starts at the first event after its creation. */
+  private cursorQueue(endpoint: DeliveryEndpoint): Queue {
+    const sql = this.sql;
+    let row = sql
+      .exec<{ next_sequence: number; attempts: number; next_at: number }>("SELECT next_sequence, attempts, next_at FROM cursors WHERE endpoint_id = ?", endpoint.id)
+      .toArray()[0];
+    if (!row) {
+      const first = sql.exec<{ s: number | null }>("SELECT MIN(sequence) AS s FROM events WHERE created_at >= ?", endpoint.createdAtMs).one().s;
+      row = { next_sequence: first ?? this.lastSequence() + 1, attempts: 0, next_at: 0 };
+      sql.exec("INSERT INTO cursors (endpoint_id, next_sequence) VALUES (?, ?)", endpoint.id, row.next_sequence);
+    }
+    let position = { sequence: row.next_sequence, attempts: row.attempts, nextAt: row.next_at };
+    const advance = () => {
+      position = { sequence: position.sequence + 1, attempts: 0, nextAt: 0 };
+      sql.exec("UPDATE cursors SET next_sequence = ?, attempts = 0, next_at = 0 WHERE endpoint_id = ?", position.sequence, endpoint.id);
+    };
+    return {
+      head: () => (position.sequence <= this.lastSequence() ? position : null),
+      delivered: advance,
+      gaveUp: advance,
+      retryAt: (attempts, at) => {
+        position = { ...position, attempts, nextAt: at };
+        sql.exec("UPDATE cursors SET attempts = ?, next_at = ? WHERE endpoint_id = ?", attempts, at, endpoint.id);
+      },
+    };
+  }
+
+  /** Events asked to be sent again to this endpoint, oldest first. */
+  private resendQueue(endpointId: string): Queue {
+    const sql = this.sql;
+    const head = (): Position | null => {
+      const row = sql
+        .exec<{ sequence: number; attempts: number; next_at: number }>(
+          "SELECT sequence, attempts, next_at FROM resend WHERE endpoint_id = ? ORDER BY sequence LIMIT 1",
+          endpointId,
+        )
+        .toArray()[0];
+      return row ? { sequence: row.sequence, attempts: row.attempts, nextAt: row.next_at } : null;
+    };
+    const remove = () => {
+      const current = head();
+      if (current) sql.exec("DELETE FROM resend WHERE endpoint_id = ? AND sequence = ?", endpointId, current.sequence);
+    };
+    return {
+      head,
+      delivered: remove,
+      gaveUp: remove,
+      retryAt: (attempts, at) => {
+        const current = head();
+        if (current) sql.exec("UPDATE resend SET attempts = ?, next_at = ? WHERE endpoint_id = ? AND sequence = ?", attempts, at, endpointId, current.sequence);
+      },
+    };
+  }
+}
