@@ -159,12 +159,15 @@ export class SparkSimulator {
 
   constructor(options: SparkSimulatorOptions) {
     assertJsonSourceText();
-    for (const tenant of options.tenants) {
-      if (tenant.secretToken.length < 32) throw new Error(`tenant ${tenant.integratorId}: secretToken must be at least 32 characters`);
-      this.#tenantsByIntegrator.set(tenant.integratorId, tenant);
-      this.#tenantsByToken.set(tenant.tokenId, tenant);
-    }
+    for (const tenant of options.tenants) this.addTenant(tenant);
     this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Opens an integrator account, as Nayax does during onboarding. */
+  addTenant(tenant: SimTenant): void {
+    if (tenant.secretToken.length < 32) throw new Error(`tenant ${tenant.integratorId}: secretToken must be at least 32 characters`);
+    this.#tenantsByIntegrator.set(tenant.integratorId, tenant);
+    this.#tenantsByToken.set(tenant.tokenId, tenant);
   }
 
   /** Fails the next call of `method` as described (one-shot; several queue up in order). */

@@ -126,6 +126,21 @@ const methods: Record<string, MethodCase> = {
   },
 };
 
+/** Overrides that point a method's body at a session of its own, so accepting it disturbs no other test. */
+async function freshTarget(method: string): Promise<Record<string, unknown>> {
+  if (method === "TransactionCallback" || method === "DeclineCallback" || method === "TimeoutCallback") {
+    const started = await sparkCall("StartSession", methods.StartSession!.body(), a.sparkCallbackSecret);
+    return { SparkTransactionId: started.body.SparkTransactionId };
+  }
+  if (method === "StopCallback" || method === "StopNotify") {
+    const card = crypto.randomUUID().replace(/-/g, "").repeat(2);
+    const machine = freshMachine();
+    const { id } = await authorize(a, { SiteId: a.siteIds[0]!, MachineId: machine, CardHash: card });
+    return { CardHash: card, MachineId: machine, ...(method === "StopCallback" ? { SparkTransactionId: id } : {}) };
+  }
+  return {};
+}
+
 const without = (body: Record<string, unknown>, field: string) => {
   const copy = { ...body };
   delete copy[field];
@@ -220,8 +235,10 @@ describe.each(Object.keys(methods))("POST /spark/%s refusals", (method) => {
   });
 
   it("tolerates unknown extra fields", async () => {
-    const answer = await sparkCall(method, { ...m.body(), SomethingNew: { nested: [1, 2] }, CardBrand: "VISA", Version: 3 }, a.sparkCallbackSecret);
-    expect(answer.status, JSON.stringify(answer.body)).toBeLessThan(300);
+    const body = { ...m.body(), ...(await freshTarget(method)), SomethingNew: { nested: [1, 2] }, CardBrand: "VISA", Version: 3 };
+    const answer = await sparkCall(method, body, a.sparkCallbackSecret);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.Status.Verdict).toBe("Approved");
   });
 });
 
@@ -461,7 +478,6 @@ describe("InfoQuery and AvailabilityCheck answer from station state", () => {
     expect((await put(a, machineId, "5", { availability: "busy", display, preAuthAmount: "10.00" })).status).toBe(200);
     let answer = await ask(method, a, machineId, "5");
     expect(answer.body).toMatchObject({ ServiceStationAvailability: 2, PosDisplay: display, Amount: 10, Status: { Verdict: "Approved" } });
-    expect(answer.res.bodyUsed).toBe(true);
 
     expect((await put(a, machineId, "5", { availability: "out_of_service", preAuthAmount: 0.3 })).status).toBe(200);
     answer = await ask(method, a, machineId, "5");

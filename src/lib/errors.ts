@@ -22,9 +22,12 @@ export class ApiError extends HTTPException {
     this.name = "ApiError";
   }
 
+  /** Spark's own code and description, when Spark is why this failed (502). */
+  spark?: { code: number | null; description: string };
+
   /** The tenant/operator API's error body. */
-  toJSON(): { error: { code: string; message: string; details: ErrorDetail[] } } {
-    return { error: { code: this.code, message: this.message, details: this.details } };
+  toJSON(): { error: { code: string; message: string; details: ErrorDetail[]; spark?: { code: number | null; description: string } } } {
+    return { error: { code: this.code, message: this.message, details: this.details, ...(this.spark ? { spark: this.spark } : {}) } };
   }
 }
 

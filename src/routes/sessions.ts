@@ -10,7 +10,10 @@ import { sessionStub } from "../sessions/stub";
 import { requireTenant } from "./auth";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { openApiRouter } from "./openapi";
-import { ListQuery, Session, SessionWithTimeline, errorResponses, page } from "./schemas";
+import { ErrorBody, ListQuery, MoneyInput, Session, SessionWithTimeline, errorResponses, page } from "./schemas";
+import type { OperationResult } from "../sessions/model";
+import { DEFAULT_CANCEL_REASON_CODE } from "../sessions/session-object";
+import { MAX_TRANSACTION_TIMEOUT_SECONDS } from "../spark/client";
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
 const security = [{ ApiKey: [] }];
@@ -39,7 +42,73 @@ const SessionListQuery = ListQuery.extend({
   to: isoTime("to").openapi({ description: "Created before this time." }),
 });
 
+const body = <T extends z.ZodType>(schema: T, required = true) => ({ body: { content: { "application/json": { schema } }, required } });
+const IdempotencyHeader = z.object({
+  "idempotency-key": z.string().min(1).max(255).optional().openapi({ param: { name: "Idempotency-Key", in: "header" }, description: "Repeats with the same key return the first answer." }),
+});
+const sparkFailure = {
+  409: json(ErrorBody, "The session is not in a state that allows this"),
+  502: json(ErrorBody, "Spark declined or could not be reached; `error.spark` carries Spark's code and description"),
+};
+
+const SettleInput = z
+  .object({
+    amount: MoneyInput,
+    receipt: z.record(z.string(), z.unknown()).nullable().optional().openapi({ description: "EReceiptData sections, e.g. {\"General\": [{\"Station\": \"B12\"}]}; sent to Spark as a JSON string." }),
+  })
+  .openapi("SettleInput");
+
+const CancelInput = z
+  .object({
+    reasonCode: z.number().int().min(0).max(2_147_483_647).optional().openapi({ description: `Your reason code for Spark; default ${DEFAULT_CANCEL_REASON_CODE}.` }),
+    reasonText: z.string().max(255).optional(),
+  })
+  .openapi("CancelInput");
+
+const Terminal = z.union([
+  z.object({ hwSerial: z.string().min(1).max(255) }).strict(),
+  z.object({ machineId: z.number().int().min(0) }).strict(),
+]);
+const RemoteStartInput = z
+  .object({
+    terminal: Terminal.openapi({ description: "The terminal by its hardware serial or its Nayax machine id." }),
+    amount: MoneyInput,
+    timeoutSeconds: z.number().int().min(1).max(MAX_TRANSACTION_TIMEOUT_SECONDS).default(60),
+    display: z.string().max(512).optional().openapi({ description: "PosDisplay text shown on the terminal." }),
+    mode: z.enum(["pre_authorization", "pre_selection"]).default("pre_authorization"),
+  })
+  .openapi("RemoteStartInput");
+
 const routes = {
+  create: createRoute({
+    method: "post",
+    path: "/sessions",
+    tags: ["Sessions"],
+    security,
+    request: body(RemoteStartInput),
+    responses: { 201: json(Session, "Remote Start: the terminal is waiting for a card"), ...errorResponses, ...sparkFailure },
+  }),
+  settle: createRoute({
+    method: "post",
+    path: "/sessions/{id}/settle",
+    tags: ["Sessions"],
+    security,
+    request: { params: IdParam, headers: IdempotencyHeader, ...body(SettleInput) },
+    responses: {
+      200: json(Session, "Settled: amount, currency, auth code, RRNs and time from Spark's answer"),
+      ...errorResponses,
+      ...sparkFailure,
+      422: json(ErrorBody, "Zero, or above the authorized amount"),
+    },
+  }),
+  cancel: createRoute({
+    method: "post",
+    path: "/sessions/{id}/cancel",
+    tags: ["Sessions"],
+    security,
+    request: { params: IdParam, headers: IdempotencyHeader, ...body(CancelInput, false) },
+    responses: { 200: json(Session, "Cancelled: the hold is released (or the pre-selection voided)"), ...errorResponses, ...sparkFailure },
+  }),
   list: createRoute({
     method: "get",
     path: "/sessions",
@@ -100,4 +169,60 @@ sessionRoutes
     // Another tenant's session is indistinguishable from a missing one.
     if (!found) throw notFound("session");
     return c.json({ ...found.session, events: found.events } as z.infer<typeof SessionWithTimeline>, 200);
+  });
+
+/** A session object's answer to a tenant operation, as HTTP. */
+function answer(result: OperationResult) {
+  if (result.kind === "ok") return { status: result.status, body: result.session as z.infer<typeof Session> };
+  const error = new ApiError(result.status, result.code, result.message);
+  throw result.spark ? Object.assign(error, { spark: result.spark }) : error;
+}
+
+sessionRoutes
+  .openapi(routes.create, async (c) => {
+    const input = c.req.valid("json");
+    const sessionId = crypto.randomUUID();
+    const result = await sessionStub(c.env, sessionId).remoteStart({
+      tenantId: c.get("tenant").id,
+      sessionId,
+      terminal: input.terminal,
+      amount: input.amount,
+      timeoutSeconds: input.timeoutSeconds,
+      display: input.display ?? null,
+      paymentMode: input.mode,
+    });
+    const { body } = answer(result as OperationResult);
+    return c.json(body, 201);
+  })
+  .openapi(routes.settle, async (c) => {
+    const input = c.req.valid("json");
+    const result = await sessionStub(c.env, c.req.valid("param").id.toLowerCase()).settle({
+      tenantId: c.get("tenant").id,
+      amount: input.amount,
+      receipt: input.receipt ?? null,
+      idempotencyKey: c.req.valid("header")["idempotency-key"] ?? null,
+    });
+    return c.json(answer(result as OperationResult).body, 200);
+  })
+  .openapi(routes.cancel, async (c) => {
+    const text = await c.req.text();
+    let input: z.infer<typeof CancelInput> = {};
+    if (text.trim()) {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        throw new ApiError(400, "invalid_json", "body is not valid JSON");
+      }
+      const parsed = CancelInput.safeParse(raw);
+      if (!parsed.success) throw new ApiError(400, "invalid_request", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+      input = parsed.data;
+    }
+    const result = await sessionStub(c.env, c.req.valid("param").id.toLowerCase()).cancel({
+      tenantId: c.get("tenant").id,
+      reasonCode: input.reasonCode ?? DEFAULT_CANCEL_REASON_CODE,
+      reasonText: input.reasonText ?? null,
+      idempotencyKey: c.req.valid("header")["idempotency-key"] ?? null,
+    });
+    return c.json(answer(result as OperationResult).body, 200);
   });

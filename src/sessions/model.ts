@@ -47,6 +47,13 @@ export interface Settlement {
   settledAt: string | null;
 }
 
+export interface SparkFailure {
+  method: string;
+  code: number | null;
+  description: string;
+  at: string;
+}
+
 /** The session object exactly as tenants see it (API and webhooks). */
 export interface SessionView {
   id: string;
@@ -66,6 +73,10 @@ export interface SessionView {
   verdict: { approved: boolean; message: string | null } | null;
   decline: { code: number | null; description: string | null } | null;
   settlement: Settlement | null;
+  /** Remote Start: pre-authorization (settle later) or pre-selection (charged at once). */
+  paymentMode: "pre_authorization" | "pre_selection";
+  /** The last call to Spark that failed for this session, so a tenant can see why. */
+  lastSparkError: SparkFailure | null;
   overdue: boolean;
   createdAt: string;
   updatedAt: string;
@@ -81,10 +92,12 @@ export interface SessionRecord extends SessionView {
   /** The settlement request that succeeded or was last tried, for idempotent repeats. */
   settleRequest: { amount: string; receiptJson: string | null } | null;
   authorizedAt: string | null;
+  /** When an unsettled authorization gets flagged overdue (Unix ms). */
+  overdueAt: number | null;
 }
 
 export function viewOf(record: SessionRecord): SessionView {
-  const { tenantId: _t, machineAuTime: _m, terminal: _te, settleRequest: _s, authorizedAt: _a, ...view } = record;
+  const { tenantId: _t, machineAuTime: _m, terminal: _te, settleRequest: _s, authorizedAt: _a, overdueAt: _o, ...view } = record;
   return view;
 }
 
@@ -127,3 +140,32 @@ export type CallbackResult<T> =
   | { kind: "not_found" }
   | { kind: "wrong_tenant" }
   | { kind: "conflict"; message: string };
+
+/** A tenant request that calls Spark, answered as an HTTP status and, on success, the session. */
+export type OperationResult =
+  | { kind: "ok"; status: 200 | 201; session: SessionView }
+  | { kind: "error"; status: 404 | 409 | 422 | 502; code: string; message: string; spark?: { code: number | null; description: string } };
+
+export interface SettleCommand {
+  tenantId: string;
+  amount: string;
+  receipt: Record<string, unknown> | null;
+  idempotencyKey: string | null;
+}
+
+export interface CancelCommand {
+  tenantId: string;
+  reasonCode: number;
+  reasonText: string | null;
+  idempotencyKey: string | null;
+}
+
+export interface RemoteStartCommand {
+  tenantId: string;
+  sessionId: string;
+  terminal: { hwSerial: string } | { machineId: number };
+  amount: string;
+  timeoutSeconds: number;
+  display: string | null;
+  paymentMode: "pre_authorization" | "pre_selection";
+}

@@ -3,12 +3,20 @@ import { FINAL_STATUSES, viewOf } from "./model";
 import type {
   Authorization,
   CallbackResult,
+  CancelCommand,
   EventType,
   NotifyCommand,
+  OperationResult,
+  RemoteStartCommand,
   SessionRecord,
   SessionView,
+  SettleCommand,
   StopCommand,
 } from "./model";
+import { formatMoney, moneyOf } from "../lib/money";
+import { SparkError } from "../spark/client";
+import { deviceTimeOf } from "../spark/time";
+import { badGateway, sparkClientFor, sparkFailure } from "./spark-calls";
 import { sessionEvent } from "./events";
 import type { EventBody } from "./events";
 import { projectSession } from "./projection";
@@ -46,6 +54,7 @@ export interface StoredEvent {
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS events (
      sequence INTEGER PRIMARY KEY,
      id TEXT NOT NULL UNIQUE,
@@ -55,6 +64,14 @@ const SCHEMA = [
      projected INTEGER NOT NULL DEFAULT 0
    )`,
 ];
+
+/**
+ * How long an authorized session may wait for settlement before it is flagged overdue; Spark's
+ * own pre-authorization timeout is undocumented, and holds commonly lapse after 48 h or more.
+ */
+export const DEFAULT_SETTLEMENT_WINDOW_SECONDS = 24 * 60 * 60;
+/** Reason code sent with CancelTransaction when the tenant gives none (Nayax's example value). */
+export const DEFAULT_CANCEL_REASON_CODE = 101;
 
 /** Retry a failed projection to D1 after this long; the alarm retries until it lands. */
 const PROJECTION_RETRY_MS = 5_000;
@@ -70,6 +87,8 @@ export class SessionObject extends DurableObject<Env> {
   /** Set by every commit, so an alarm that was busy meanwhile knows to come back at once. */
   private dirty = false;
   private dispatch: Dispatcher | undefined;
+  /** A call to Spark in flight; operations and Remote Start callbacks wait for it, so they apply in order. */
+  private inflight: Promise<unknown> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -131,16 +150,17 @@ export class SessionObject extends DurableObject<Env> {
     record.verdict = busy
       ? { approved: false, message: `Station ${cmd.authorization.serviceStationNumber ?? ""} is ${cmd.stationAvailability === "busy" ? "busy" : "out of service"}`.replace("  ", " ") }
       : { approved: true, message: "Session will begin immediately." };
-    if (!busy) record.authorizedAt = now.toISOString();
+    if (!busy) this.markAuthorized(record, now);
     this.commit(record, [busy ? "session.declined" : "session.authorized"], now);
     return { kind: "ok", answer: verdictOf(record) };
   }
 
   /** TransactionCallback: the Remote Start authorization result. */
-  authorizationResult(
+  async authorizationResult(
     tenantId: string,
     result: { approved: boolean; authorization: Authorization | null; currency: string | null; decline: { code: number | null; description: string | null } | null },
-  ): CallbackResult<VerdictOutcome> {
+  ): Promise<CallbackResult<VerdictOutcome>> {
+    await this.idle();
     const existing = this.record;
     if (!existing) return { kind: "not_found" };
     if (existing.tenantId !== tenantId) return { kind: "wrong_tenant" };
@@ -156,7 +176,7 @@ export class SessionObject extends DurableObject<Env> {
     record.currency = result.currency ?? record.currency;
     if (result.approved) {
       record.status = "authorized";
-      record.authorizedAt = now.toISOString();
+      this.markAuthorized(record, now);
       record.verdict = { approved: true, message: "Approved" };
     } else {
       record.status = "declined";
@@ -168,7 +188,8 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   /** DeclineCallback: Remote Start ended before any authorization (44, 45, 38). */
-  declined(tenantId: string, decline: { code: number | null; description: string | null }): CallbackResult<SessionRecord> {
+  async declined(tenantId: string, decline: { code: number | null; description: string | null }): Promise<CallbackResult<SessionRecord>> {
+    await this.idle();
     const existing = this.record;
     if (!existing) return { kind: "not_found" };
     if (existing.tenantId !== tenantId) return { kind: "wrong_tenant" };
@@ -184,7 +205,8 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   /** TimeoutCallback: Spark gave up on the pre-authorization; final. */
-  timedOut(tenantId: string): CallbackResult<SessionRecord> {
+  async timedOut(tenantId: string): Promise<CallbackResult<SessionRecord>> {
+    await this.idle();
     const existing = this.record;
     if (!existing) return { kind: "not_found" };
     if (existing.tenantId !== tenantId) return { kind: "wrong_tenant" };
@@ -217,6 +239,209 @@ export class SessionObject extends DurableObject<Env> {
     return { kind: "ok", answer: { approved: true, message: "No Errors", session: record } };
   }
 
+
+  // ------------------------------------------------------------------ tenant operations that call Spark
+
+  /** Remote Start: StartAuthentication, then TriggerTransaction; the session exists only once both succeed. */
+  async remoteStart(cmd: RemoteStartCommand): Promise<OperationResult> {
+    return this.exclusive(async () => {
+      if (this.record) return { kind: "error", status: 409, code: "conflict", message: "session already exists" };
+      const now = new Date();
+      const record = blankRecord(cmd.tenantId, cmd.sessionId, "remote_start", now);
+      record.terminal = cmd.terminal;
+      record.paymentMode = cmd.paymentMode;
+      record.authorizedAmount = null;
+      if ("hwSerial" in cmd.terminal) record.hwSerial = cmd.terminal.hwSerial;
+      else record.machineId = cmd.terminal.machineId;
+      try {
+        const spark = await sparkClientFor(this.env, cmd.tenantId);
+        await spark.startAuthentication({ sparkTransactionId: cmd.sessionId, terminal: cmd.terminal });
+        await spark.triggerTransaction({
+          sparkTransactionId: cmd.sessionId,
+          terminal: cmd.terminal,
+          amount: moneyOf(cmd.amount),
+          timeoutSeconds: cmd.timeoutSeconds,
+          ...(cmd.display !== null ? { display: cmd.display } : {}),
+        });
+      } catch (error) {
+        // Nothing is stored: the session never started.
+        return badGateway(sparkFailure(error, "StartAuthentication", new Date()));
+      }
+      this.commit(record, ["session.created"], new Date());
+      return { kind: "ok", status: 201, session: viewOf(record) };
+    });
+  }
+
+  /** Settlement of the final amount. Repeats are answered from what was recorded, never sent twice. */
+  async settle(cmd: SettleCommand): Promise<OperationResult> {
+    return this.exclusive(async () => {
+      const fingerprint = JSON.stringify(["settle", cmd.amount, cmd.receipt]);
+      const remembered = this.remembered(cmd.idempotencyKey, fingerprint);
+      if (remembered) return remembered;
+      const result = await this.settleNow(cmd);
+      return this.remember(cmd.idempotencyKey, fingerprint, result);
+    });
+  }
+
+  private async settleNow(cmd: SettleCommand): Promise<OperationResult> {
+    const existing = this.record;
+    if (!existing || existing.tenantId !== cmd.tenantId) return { kind: "error", status: 404, code: "not_found", message: "session not found" };
+    if (existing.status === "settled") {
+      if (existing.settleRequest?.amount === cmd.amount) return { kind: "ok", status: 200, session: viewOf(existing) };
+      return { kind: "error", status: 409, code: "already_settled", message: `session was already settled for ${existing.settleRequest?.amount}` };
+    }
+    if (existing.paymentMode === "pre_selection") {
+      return { kind: "error", status: 409, code: "not_settleable", message: "a pre-selection session is charged at authorization; cancel it to void" };
+    }
+    if (existing.status !== "authorized" && existing.status !== "stop_requested") {
+      return { kind: "error", status: 409, code: "not_settleable", message: `session is ${existing.status}` };
+    }
+    const amount = moneyOf(cmd.amount);
+    if (amount === 0n) return { kind: "error", status: 422, code: "zero_amount", message: "amount must be above zero; cancel the session to release the hold" };
+    if (existing.authorizedAmount === null || amount > moneyOf(existing.authorizedAmount)) {
+      return { kind: "error", status: 422, code: "above_authorized", message: `amount ${cmd.amount} is above the authorized ${existing.authorizedAmount}` };
+    }
+    const receiptJson = cmd.receipt ? JSON.stringify(cmd.receipt) : null;
+    try {
+      const spark = await sparkClientFor(this.env, existing.tenantId);
+      const answer = await spark.settle({
+        sparkTransactionId: existing.id,
+        nayaxTransactionId: existing.nayaxTransactionId!,
+        siteId: existing.siteId!,
+        terminal: terminalOf(existing),
+        amount,
+        receipt: cmd.receipt,
+      });
+      const now = new Date();
+      const record = structuredClone(this.record!);
+      record.status = "settled";
+      record.settleRequest = { amount: cmd.amount, receiptJson };
+      record.settledAmount = formatMoney(answer.amount ?? amount);
+      record.currency = answer.currencyCode ?? record.currency;
+      record.settlement = {
+        amount: record.settledAmount,
+        currency: answer.currencyCode,
+        currencyNumeric: answer.currencyNumeric,
+        authCode: answer.authCode,
+        nayaxRrn: answer.nayaxRrn,
+        fiscalRrn: answer.fiscalRrn,
+        settledAt: answer.settledAt,
+      };
+      record.lastSparkError = null;
+      this.commit(record, ["session.settled"], now);
+      return { kind: "ok", status: 200, session: viewOf(record) };
+    } catch (error) {
+      const now = new Date();
+      const failure = sparkFailure(error, "Settlement", now);
+      const record = structuredClone(this.record!);
+      record.lastSparkError = failure;
+      this.commit(record, ["session.settlement_failed"], now);
+      return badGateway(failure);
+    }
+  }
+
+  /** CancelTransaction: type 1 releases a pre-authorization, type 2 voids a pre-selection. */
+  async cancel(cmd: CancelCommand): Promise<OperationResult> {
+    return this.exclusive(async () => {
+      const fingerprint = JSON.stringify(["cancel", cmd.reasonCode, cmd.reasonText]);
+      const remembered = this.remembered(cmd.idempotencyKey, fingerprint);
+      if (remembered) return remembered;
+      return this.remember(cmd.idempotencyKey, fingerprint, await this.cancelNow(cmd));
+    });
+  }
+
+  private async cancelNow(cmd: CancelCommand): Promise<OperationResult> {
+    const existing = this.record;
+    if (!existing || existing.tenantId !== cmd.tenantId) return { kind: "error", status: 404, code: "not_found", message: "session not found" };
+    if (existing.status === "cancelled") return { kind: "ok", status: 200, session: viewOf(existing) };
+    if (existing.status !== "authorized" && existing.status !== "stop_requested") {
+      return { kind: "error", status: 409, code: "not_cancellable", message: `session is ${existing.status}` };
+    }
+    const now = new Date();
+    try {
+      const spark = await sparkClientFor(this.env, existing.tenantId);
+      await spark.cancel({
+        sparkTransactionId: existing.id,
+        nayaxTransactionId: existing.nayaxTransactionId!,
+        siteId: existing.siteId!,
+        terminal: terminalOf(existing),
+        machineAuTime: existing.machineAuTime ?? deviceTimeOf(now),
+        type: existing.paymentMode === "pre_selection" ? 2 : 1,
+        amount: moneyOf(existing.authorizedAmount ?? "0"),
+        reasonCode: cmd.reasonCode,
+        ...(cmd.reasonText !== null ? { reasonText: cmd.reasonText } : {}),
+      });
+    } catch (error) {
+      // 28 "Already Cancelled": the hold is gone either way, which is what was asked.
+      const alreadyCancelled = error instanceof SparkError && error.kind === "declined" && error.code === 28;
+      if (!alreadyCancelled) {
+        const failure = sparkFailure(error, "CancelTransaction", now);
+        const record = structuredClone(this.record!);
+        record.lastSparkError = failure;
+        this.commit(record, [], now);
+        return badGateway(failure);
+      }
+    }
+    const record = structuredClone(this.record!);
+    record.status = "cancelled";
+    record.lastSparkError = null;
+    this.commit(record, ["session.cancelled"], new Date());
+    return { kind: "ok", status: 200, session: viewOf(record) };
+  }
+
+  /** Runs `fn` alone: one call to Spark at a time per session, and Remote Start callbacks wait for it. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    await this.idle();
+    const run = fn();
+    this.inflight = run;
+    try {
+      return await run;
+    } finally {
+      if (this.inflight === run) this.inflight = null;
+    }
+  }
+
+  private async idle(): Promise<void> {
+    while (this.inflight) await this.inflight.catch(() => undefined);
+  }
+
+  /** The answer first given under this Idempotency-Key, or a 409 when the key came with another request. */
+  private remembered(key: string | null, fingerprint: string): OperationResult | null {
+    if (key === null) return null;
+    const row = this.ctx.storage.sql.exec<{ fingerprint: string; result: string }>("SELECT fingerprint, result FROM idempotency WHERE key = ?", key).toArray()[0];
+    if (!row) return null;
+    if (row.fingerprint !== fingerprint) {
+      return { kind: "error", status: 409, code: "idempotency_key_reused", message: "Idempotency-Key was already used with a different request" };
+    }
+    return JSON.parse(row.result) as OperationResult;
+  }
+
+  /** Keeps final answers under the key; a 502 is not final (the session stays settleable), so it is not kept. */
+  private remember(key: string | null, fingerprint: string, result: OperationResult): OperationResult {
+    if (key !== null && !(result.kind === "error" && (result.status === 502 || result.status === 404))) {
+      this.ctx.storage.sql.exec("INSERT OR REPLACE INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)", key, fingerprint, JSON.stringify(result));
+    }
+    return result;
+  }
+
+  private markAuthorized(record: SessionRecord, now: Date): void {
+    record.authorizedAt = now.toISOString();
+    const seconds = Number(this.env.SETTLEMENT_WINDOW_SECONDS ?? DEFAULT_SETTLEMENT_WINDOW_SECONDS);
+    record.overdueAt = now.getTime() + (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_SETTLEMENT_WINDOW_SECONDS) * 1000;
+  }
+
+  /** Flags an authorization left unsettled past its window, once. */
+  private checkOverdue(now: number): number | null {
+    const record = this.record;
+    if (!record || record.overdue || record.overdueAt === null) return null;
+    if (record.status !== "authorized" && record.status !== "stop_requested") return null;
+    if (record.overdueAt > now) return record.overdueAt;
+    const next = structuredClone(record);
+    next.overdue = true;
+    this.commit(next, ["session.settlement_overdue"], new Date(now));
+    return null;
+  }
+
   // ------------------------------------------------------------------ outbox
 
   /** Re-sends these events of this session to these endpoints (recover, redeliver). */
@@ -232,6 +457,8 @@ export class SessionObject extends DurableObject<Env> {
     if (!this.record) return;
     this.dirty = false;
     const wakeAt: number[] = [];
+    const overdueAt = this.checkOverdue(Date.now());
+    if (overdueAt !== null) wakeAt.push(overdueAt);
     if (!(await this.project())) wakeAt.push(Date.now() + PROJECTION_RETRY_MS);
     const due = await this.dispatcher().run(this.record.tenantId, this.record.id);
     if (due !== null) wakeAt.push(due);
@@ -328,6 +555,8 @@ function blankRecord(tenantId: string, id: string, flow: SessionRecord["flow"], 
     verdict: null,
     decline: null,
     settlement: null,
+    paymentMode: "pre_authorization",
+    lastSparkError: null,
     overdue: false,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
@@ -335,7 +564,15 @@ function blankRecord(tenantId: string, id: string, flow: SessionRecord["flow"], 
     terminal: null,
     settleRequest: null,
     authorizedAt: null,
+    overdueAt: null,
   };
+}
+
+/** How to address the session's terminal on calls to Spark: as Remote Start did, else by serial. */
+function terminalOf(record: SessionRecord): { hwSerial: string } | { machineId: number } {
+  if (record.terminal) return record.terminal;
+  if (record.hwSerial) return { hwSerial: record.hwSerial };
+  return { machineId: record.machineId ?? 0 };
 }
 
 function applyAuthorization(record: SessionRecord, auth: Authorization): void {

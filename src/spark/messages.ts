@@ -42,8 +42,13 @@ export const MajorAmount = z.union([z.string(), z.number()]).transform((value, c
   return parsed.value;
 });
 
-/** A minor-unit amount (TransactionCallback only): `1500` is 15.00. */
-export const MinorAmount = z.int().nonnegative().transform((n) => BigInt(n));
+/**
+ * A minor-unit amount (TransactionCallback only): `1500` is 15.00. It reaches the schema as
+ * source text (`parseSparkJson` keeps every `Amount` exact), or as a number when built in code.
+ */
+export const MinorAmount = z
+  .union([z.int().nonnegative(), z.string().regex(/^\d{1,15}$/, "must be a whole number of minor units")])
+  .transform((n) => BigInt(n));
 
 /** Spark's common `Status` object. ErrorDescription sometimes arrives padded (" No Errors "). */
 export const Status = z.object({
