@@ -1,0 +1,139 @@
+/**
+ * `npm run demo`: plays one Device Start and one Remote Start session end to end against the
+ * gateway started by `npm start` (its demo tenant and Spark simulator), with a local webhook
+ * receiver that verifies every event, and prints the timeline as it happens.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { Webhook } from "standardwebhooks";
+import { SparkDriver, stopCallback, transactionCallback, transactionNotify, infoQuery, startSession } from "../sim/drive";
+import { DEMO_SITE_ID } from "../sim/demo";
+import { demoTenantFile } from "./demo-tenant";
+import type { DemoTenant } from "./demo-tenant";
+
+const stateDir = process.env.STATE_DIR ?? ".wrangler/state";
+const tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
+const gateway = tenant.gatewayUrl;
+const started = Date.now();
+const t = () => `+${String(Date.now() - started).padStart(5)} ms`;
+const say = (who: string, text: string) => console.log(`${t()}  ${who.padEnd(8)} ${text}`);
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${gateway}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${tenant.apiKey}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+async function sim(path: string, body: unknown): Promise<void> {
+  await fetch(`${tenant.simulatorUrl}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/** A receiver on loopback that verifies each webhook as a tenant would. */
+async function startReceiver(): Promise<{ url: string; setSecret(secret: string): void; waitFor(sessionId: string, type: string): Promise<void>; close(): void }> {
+  let verifier: Webhook | null = null;
+  const seen: Array<{ sessionId: string | undefined; type: string }> = [];
+  const waiters: Array<() => void> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      try {
+        const event = verifier!.verify(body, req.headers as Record<string, string>) as { type: string; data: { sequence?: number; session?: { id: string; status: string } } };
+        say("webhook", `✔ verified ${event.type} seq=${event.data.sequence ?? "-"} status=${event.data.session?.status ?? "-"}`);
+        seen.push({ sessionId: event.data.session?.id, type: event.type });
+        waiters.splice(0).forEach((w) => w());
+        res.writeHead(204).end();
+      } catch {
+        say("webhook", "✘ signature did not verify");
+        res.writeHead(401).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    setSecret: (secret) => (verifier = new Webhook(secret)),
+    waitFor: (sessionId, type) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${type} webhook for ${sessionId} within 10 s`)), 10_000);
+        const check = () => {
+          if (seen.some((e) => e.sessionId === sessionId && e.type === type)) {
+            clearTimeout(timer);
+            resolve();
+          } else waiters.push(check);
+        };
+        check();
+      }),
+    close: () => server.close(),
+  };
+}
+
+async function main(): Promise<void> {
+  const receiver = await startReceiver();
+  const endpoint = await api("POST", "/v1/webhook-endpoints", { url: receiver.url });
+  if (endpoint.status !== 201) throw new Error(`could not register the receiver: ${JSON.stringify(endpoint.json)}`);
+  receiver.setSecret(endpoint.json.secret);
+  say("tenant", `webhook endpoint ${endpoint.json.id} → ${receiver.url}`);
+  const driver = new SparkDriver({ gatewayUrl: gateway, callbackSecret: tenant.sparkCallbackSecret });
+  const machineId = 71234996;
+  const nayaxId = 2_000_000_000 + Math.floor(Math.random() * 100_000_000);
+
+  try {
+    console.log("\n— Device Start —");
+    const start = await driver.send("StartSession", startSession({ MachineId: machineId, TokenId: 9000 }));
+    const sessionId = (start.body as { SparkTransactionId: string }).SparkTransactionId;
+    say("spark", `StartSession → ${(start.body as any).Status.Verdict}, session ${sessionId}`);
+    const info = await driver.send("InfoQuery", infoQuery({ SparkTransactionId: sessionId, SiteId: DEMO_SITE_ID, MachineId: machineId }));
+    say("spark", `InfoQuery → availability ${(info.body as any).ServiceStationAvailability}, amount ${(info.text.match(/"Amount":([\d.]+)/) ?? [])[1]}`);
+    await sim("/_sim/authorizations", { nayaxTransactionId: nayaxId, sparkTransactionId: sessionId, siteId: DEMO_SITE_ID, amount: "30.00" });
+    const notify = await driver.send("TransactionNotify", transactionNotify({ SparkTransactionId: sessionId, SiteId: DEMO_SITE_ID, MachineId: machineId, NayaxTransactionId: nayaxId, Amount: 3000n }));
+    say("spark", `TransactionNotify → ${(notify.body as any).Status.Verdict}: ${(notify.body as any).Status.StatusMessage}`);
+    await receiver.waitFor(sessionId, "session.authorized");
+    const stop = await driver.send("StopCallback", stopCallback({ SparkTransactionId: sessionId, NayaxTransactionId: nayaxId, StopSiteId: DEMO_SITE_ID, MachineId: machineId }));
+    say("spark", `StopCallback → ${(stop.body as any).Status.Verdict}`);
+    await receiver.waitFor(sessionId, "session.stop_requested");
+    const settled = await api("POST", `/v1/sessions/${sessionId}/settle`, { amount: "12.25", receipt: { General: [{ Company: "Demo Charging", "Station Name": "B12" }] } });
+    say("tenant", `settle 12.25 → ${settled.status} ${settled.json.status} ${settled.json.settledAmount} ${settled.json.currency} auth ${settled.json.settlement?.authCode}`);
+    await receiver.waitFor(sessionId, "session.settled");
+    await printTimeline(sessionId);
+
+    console.log("\n— Remote Start —");
+    const created = await api("POST", "/v1/sessions", { terminal: { machineId }, amount: "15.00", timeoutSeconds: 60, display: ";Charging Station:3;Price:0.45/kWh;" });
+    if (created.status !== 201) throw new Error(`Remote Start failed: ${JSON.stringify(created.json)}`);
+    const remoteId = created.json.id as string;
+    say("tenant", `POST /v1/sessions → ${created.status} ${created.json.status} (StartAuthentication + TriggerTransaction done)`);
+    await receiver.waitFor(remoteId, "session.created");
+    const remoteNayax = nayaxId + 1;
+    await sim("/_sim/authorizations", { nayaxTransactionId: remoteNayax, sparkTransactionId: remoteId, siteId: DEMO_SITE_ID, amount: "15.00" });
+    const callback = await driver.send("TransactionCallback", transactionCallback({ SparkTransactionId: remoteId, SiteId: DEMO_SITE_ID, MachineId: machineId, NayaxTransactionId: remoteNayax, Amount: 1500n }));
+    say("spark", `TransactionCallback (1500 minor units) → ${callback.status}`);
+    await receiver.waitFor(remoteId, "session.authorized");
+    const remoteSettled = await api("POST", `/v1/sessions/${remoteId}/settle`, { amount: "9.80" });
+    say("tenant", `settle 9.80 → ${remoteSettled.status} ${remoteSettled.json.status} ${remoteSettled.json.settledAmount} ${remoteSettled.json.currency}`);
+    await receiver.waitFor(remoteId, "session.settled");
+    await printTimeline(remoteId);
+  } finally {
+    await api("DELETE", `/v1/webhook-endpoints/${endpoint.json.id}`);
+    receiver.close();
+  }
+}
+
+async function printTimeline(sessionId: string): Promise<void> {
+  const { json } = await api("GET", `/v1/sessions/${sessionId}`);
+  console.log(`  timeline of ${sessionId}:`);
+  for (const e of json.events as Array<{ type: string; timestamp: string; data: { sequence: number } }>) {
+    console.log(`    ${e.data.sequence}. ${e.type.padEnd(26)} ${e.timestamp}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
