@@ -140,6 +140,19 @@ describe("POST /admin/tenants", () => {
     expectApiError(await adminJson(`/admin/tenants/${siteOwner.body.id}/claims`, { method: "POST", json: { machines: [{ siteId: site, machineId }] } }), 409);
   });
 
+  it("lets a tenant claim a site on which another tenant holds a machine; the machine claim still wins", async () => {
+    const site = freshSite();
+    const machineId = freshMachine();
+    const machineOwner = await create(tenantBody({ siteIds: [], machines: [{ siteId: site, machineId }] }));
+    expect(machineOwner.status, machineOwner.text).toBe(201);
+    const siteOwner = await create(tenantBody({ siteIds: [site] }));
+    expect(siteOwner.status, siteOwner.text).toBe(201);
+    const onMachine = { HwSerial: "h", MachineId: machineId, SiteId: site };
+    expect((await spark("InfoQuery", onMachine, machineOwner.body.sparkCallbackSecret)).status).toBe(200);
+    expect((await spark("InfoQuery", onMachine, siteOwner.body.sparkCallbackSecret)).status).toBe(401);
+    expect((await spark("InfoQuery", { ...onMachine, MachineId: freshMachine() }, siteOwner.body.sparkCallbackSecret)).status).toBe(200);
+  });
+
   it("refuses the same SiteId or machine listed twice in one request", async () => {
     const site = freshSite();
     expectApiError(await create(tenantBody({ siteIds: [site, site] })), 400, "siteIds");
@@ -156,6 +169,7 @@ describe("POST /admin/tenants", () => {
     ["spark missing", { spark: undefined }, {}, "spark"],
     ["spark.tokenId a string", {}, { tokenId: "116383" }, "spark.tokenId"],
     ["spark.secretToken too short", {}, { secretToken: "short" }, "spark.secretToken"],
+    ["spark.secretToken not ASCII", {}, { secretToken: "é".repeat(40) }, "spark.secretToken"],
     ["spark.signKey missing", {}, { signKey: undefined }, "spark.signKey"],
     ["spark.baseUrl missing", {}, { baseUrl: undefined }, "spark.baseUrl"],
     ["defaultPreAuthAmount with 3 decimals", { defaultPreAuthAmount: "1.005" }, {}, "defaultPreAuthAmount"],

@@ -2,7 +2,7 @@
  * Helpers for the settle / cancel / Remote Start / deadline suites: sessions brought to a state
  * through the Spark simulator, what the simulator received, and a session object's private state.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { transactionCallback, transactionNotify } from "../sim/drive";
@@ -103,9 +103,37 @@ export async function authorizedRemote(t: SimTenantHandle, siteId: number, input
   return { id, nayaxId };
 }
 
-/** Runs `fn` inside the session object (its private state is reachable as `state`). */
-export function insideSession<R>(id: string, fn: (object: SessionObject & { record: SessionRecord | null; env: Env }, state: DurableObjectState) => R | Promise<R>): Promise<R> {
-  return runInDurableObject(sessionStub(env, id), (instance, state) => fn(instance as unknown as SessionObject & { record: SessionRecord | null; env: Env }, state));
+/** How often, and how long apart, {@link drain} looks for events still on their way to D1. */
+const DRAIN_ATTEMPTS = 300;
+const DRAIN_PAUSE_MS = 10;
+
+/**
+ * Runs the session's alarm until every event it holds is in D1. `flush` alone is not enough: when
+ * the alarm is already running by itself, `runDurableObjectAlarm` finds none scheduled and returns.
+ */
+export async function drain(id: string): Promise<void> {
+  const stub = sessionStub(env, id);
+  for (let i = 0; i < DRAIN_ATTEMPTS; i++) {
+    await runDurableObjectAlarm(stub);
+    const pending = await runInDurableObject(stub, (_object, state) => {
+      const table = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'events'").one().n;
+      return table === 0 ? 0 : state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE projected = 0").one().n;
+    });
+    if (pending === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_PAUSE_MS));
+  }
+  throw new Error(`session ${id} did not reach D1`);
+}
+
+/** What tests reach inside a session object: its (private) record and (protected) env. */
+export interface SessionInternals {
+  record: SessionRecord | null;
+  env: Env;
+}
+
+/** Runs `fn` inside the session object, with its private state reachable. */
+export function insideSession<R>(id: string, fn: (object: SessionInternals, state: DurableObjectState) => R | Promise<R>): Promise<R> {
+  return runInDurableObject(sessionStub(env, id), (instance: SessionObject, state) => fn(instance as unknown as SessionInternals, state));
 }
 
 /**

@@ -7,6 +7,8 @@ import { declineCallback, stopCallback, timeoutCallback, transactionCallback } f
 import { freshSite } from "./support";
 import { bodyOf, cancel, deviceStart, eventTypes, expectSigned, freshNayaxId, authorizedRemote, sent, session, sessionSettings, settle, startedRemote } from "./session-flows";
 import { installSimulator } from "./spark-harness";
+import { sparkTimeoutMs } from "../src/sessions/spark-calls";
+import { SPARK_TIMEOUT_MS } from "../src/spark/client";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -323,6 +325,38 @@ describe("settle: repeats and Idempotency-Key", () => {
   });
 });
 
+describe("settle: concurrent requests and payment modes", () => {
+  it("two identical settles at once reach Spark once and both get the result", async () => {
+    const { simulator, t, id } = await authorized();
+    simulator.setLatency(50);
+    const [a, b] = await Promise.all([settle(t, id, { amount: "7.77" }), settle(t, id, { amount: "7.77" })]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.body.settlement).toEqual(b.body.settlement);
+    expect(sent(simulator, "Settlement")).toHaveLength(1);
+    expect(await eventTypes(t, id)).toEqual(["session.authorized", "session.settled"]);
+  });
+
+  it("two different amounts at once: one settles, the other is 409", async () => {
+    const { simulator, t, id } = await authorized();
+    simulator.setLatency(50);
+    const answers = await Promise.all([settle(t, id, { amount: "7.77" }), settle(t, id, { amount: "8.88" })]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect(sent(simulator, "Settlement")).toHaveLength(1);
+    const winner = answers.find((a) => a.status === 200)!;
+    expect((await session(t, id)).settledAmount).toBe(winner.body.settledAmount);
+  });
+
+  it("a pre-selection Remote Start is charged at authorization: settle is 409", async () => {
+    const { simulator, tenant } = installSimulator();
+    const siteId = freshSite();
+    const t = await tenant({ siteIds: [siteId] });
+    const { id } = await authorizedRemote(t, siteId, { mode: "pre_selection" });
+    const res = await settle(t, id, { amount: "5.00" });
+    expect(res.status, res.text).toBe(409);
+    expect(sent(simulator, "Settlement")).toHaveLength(0);
+  });
+});
+
 describe("settle: Spark failing (502), the session stays settleable", () => {
   it.each([35, 32, 36, 27, 34, 997, 999, 992])("Spark declining with %i", async (code) => {
     const { simulator, t, id } = await authorized();
@@ -385,5 +419,14 @@ describe("settle: Spark failing (502), the session stays settleable", () => {
     // The aborted call never settled on Spark's side, so the retry does.
     expect(simulator.authorization(bodyOf(sent(simulator, "Settlement")[0]!)["NayaxTransactionId"] as number)!.settledAmount).toBeNull();
     expect((await settle(t, id, { amount: "2.00" })).status).toBe(200);
+  });
+});
+
+describe("SPARK_TIMEOUT_MS", () => {
+  it("takes a positive whole number of milliseconds, else keeps the 10 s default", () => {
+    const withTimeout = (value: string | undefined) => ({ SPARK_TIMEOUT_MS: value }) as unknown as Env;
+    expect(SPARK_TIMEOUT_MS).toBe(10_000);
+    expect(sparkTimeoutMs(withTimeout("2500"))).toBe(2500);
+    for (const bad of [undefined, "", "0", "-1", "1.5", "soon"]) expect(sparkTimeoutMs(withTimeout(bad))).toBe(SPARK_TIMEOUT_MS);
   });
 });

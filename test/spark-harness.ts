@@ -32,7 +32,8 @@ export function installSimulator() {
     const tokenId = nextToken++;
     const spark: SimTenant = {
       tokenId,
-      secretToken: `sim-secret-token-${tokenId}-000000000000000000000000000000000000000000`,
+      // The AES key is the rightmost 32 characters, so the token id goes last: each tenant its own key.
+      secretToken: `sim-secret-token-0000000000000000000000000-${String(tokenId).padStart(12, "0")}`,
       integratorId: String(tokenId),
       signKey: `sign-${tokenId}`,
     };

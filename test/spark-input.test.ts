@@ -3,9 +3,10 @@
  * size, routing and ownership, in the contract's order; Spark-shaped errors; nothing stored
  * for a refused request; and each method's accepted path.
  */
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SEED_CARD_HASH, stopCallback, transactionNotify, transactionNotifyText } from "./fixtures";
-import { call, flush, newSessionId, spark, tenantCall } from "./helpers";
+import { call, newSessionId, spark, tenantCall } from "./helpers";
 import type { Onboarded } from "./helpers";
 import {
   authorize,
@@ -14,6 +15,7 @@ import {
   freshMachine,
   freshSite,
   readSession,
+  settle,
   sparkCall,
   tenantWithSites,
   timeline,
@@ -41,6 +43,7 @@ beforeAll(async () => {
   const started = await sparkCall("StartSession", { HwSerial: HW, MachineId: machineA, TokenId: a.spark.tokenId, Random: RANDOM }, a.sparkCallbackSecret);
   expect(started.status).toBe(200);
   awaitingId = started.body.SparkTransactionId as string;
+  await settle(awaitingId);
 });
 
 interface MethodCase {
@@ -130,6 +133,7 @@ const methods: Record<string, MethodCase> = {
 async function freshTarget(method: string): Promise<Record<string, unknown>> {
   if (method === "TransactionCallback" || method === "DeclineCallback" || method === "TimeoutCallback") {
     const started = await sparkCall("StartSession", methods.StartSession!.body(), a.sparkCallbackSecret);
+    await settle(started.body.SparkTransactionId as string);
     return { SparkTransactionId: started.body.SparkTransactionId };
   }
   if (method === "StopCallback" || method === "StopNotify") {
@@ -147,16 +151,18 @@ const without = (body: Record<string, unknown>, field: string) => {
   return copy;
 };
 
-/** Every refusal below must leave A's two target sessions and its D1 rows exactly as they were. */
+/** Every refusal below must leave A's two target sessions, in their objects and in D1, exactly as they were. */
 async function snapshotOfA() {
-  return {
-    authorized: await timeline(a.apiKey, authorizedId),
-    authorizedStatus: (await readSession(a.apiKey, authorizedId))!.status,
-    awaiting: await timeline(a.apiKey, awaitingId),
-    awaitingStatus: (await readSession(a.apiKey, awaitingId))!.status,
-    sessionRows: await countRows("sessions", a.id),
-    eventRows: await countRows("session_events", a.id),
+  const read = async (id: string) => {
+    const session = (await readSession(a.apiKey, id))!;
+    return { status: session.status, events: session.events.map((e) => [e.type, e.data.sequence]) };
   };
+  const projected = await env.DB.prepare(
+    "SELECT s.id, s.status, s.last_sequence, (SELECT COUNT(*) FROM session_events e WHERE e.session_id = s.id) AS events FROM sessions s WHERE s.id IN (?, ?) ORDER BY s.id",
+  )
+    .bind(authorizedId, awaitingId)
+    .all();
+  return { authorized: await read(authorizedId), awaiting: await read(awaitingId), projected: projected.results };
 }
 
 describe.each(Object.keys(methods))("POST /spark/%s refusals", (method) => {
@@ -235,10 +241,12 @@ describe.each(Object.keys(methods))("POST /spark/%s refusals", (method) => {
   });
 
   it("tolerates unknown extra fields", async () => {
-    const body = { ...m.body(), ...(await freshTarget(method)), SomethingNew: { nested: [1, 2] }, CardBrand: "VISA", Version: 3 };
+    const body: Record<string, unknown> = { ...m.body(), ...(await freshTarget(method)), SomethingNew: { nested: [1, 2] }, CardBrand: "VISA", Version: 3 };
     const answer = await sparkCall(method, body, a.sparkCallbackSecret);
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.body.Status.Verdict).toBe("Approved");
+    const touched = answer.body.SparkTransactionId ?? body.SparkTransactionId;
+    if (typeof touched === "string") await settle(touched);
   });
 });
 
@@ -259,7 +267,7 @@ describe("refusals store nothing", () => {
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
     }
-    await flush(id);
+    await settle(id);
     expect(await readSession(a.apiKey, id)).toBeNull();
     expect(await readSession(b.apiKey, id)).toBeNull();
     expect(await countRows("sessions", a.id)).toBe(rows);
@@ -275,6 +283,17 @@ describe("Spark method routing", () => {
     expectSparkError(await sparkCall("Settlement", {}, a.sparkCallbackSecret), 404, /Settlement/);
     expectSparkError(await sparkCall("transactionnotify", {}, a.sparkCallbackSecret), 404);
     expectSparkError(await sparkCall("toString", {}, a.sparkCallbackSecret), 404);
+    // Any other path or verb under /spark is Spark-shaped too.
+    for (const [method, path] of [
+      ["POST", "/spark/"],
+      ["POST", "/spark/TransactionNotify/extra"],
+      ["PUT", "/spark/TransactionNotify"],
+      ["DELETE", "/spark/InfoQuery"],
+    ] as const) {
+      const res = await call(path, { method, headers: { "X-Spark-Secret": a.sparkCallbackSecret } });
+      expectSparkError({ status: res.status, body: (await res.json()) as never }, 404);
+      expect(res.headers.get("X-Request-Id")).toBeTruthy();
+    }
   });
 
   it("carries X-Request-Id on Spark answers and errors", async () => {

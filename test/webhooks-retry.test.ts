@@ -31,7 +31,7 @@ async function deliveryState(eventId: string, endpointId: string): Promise<strin
   return row?.state ?? null;
 }
 
-describe("retries", () => {
+describe.concurrent("retries", () => {
   it("gives up after 4 attempts on a receiver answering 500, records them all, then sends the next event", async () => {
     const tenant = await tenantWithSites();
     const site = tenant.siteIds[0]!;
@@ -69,7 +69,7 @@ describe("retries", () => {
     expect(await deliveryState(stopped!.id, endpoint.id)).toBe("delivered");
 
     // Given up means given up: no fifth attempt.
-    await expectQuiet(receiver, 1_500);
+    await expectQuiet(receiver, 1_300);
     expect(receiver.of(authorized!.id)).toHaveLength(ATTEMPTS);
   });
 

@@ -17,7 +17,7 @@ import {
   verify,
 } from "./webhooks-support";
 import type { WebhookEvent } from "./webhooks-support";
-import { tenantJson, tenantWithSites } from "./support";
+import { expectApiError, tenantJson, tenantWithSites } from "./support";
 
 interceptWebhooks();
 
@@ -113,11 +113,44 @@ describe("redeliver", () => {
     await vi.waitFor(() => expect(receiver.of(eventId)).toHaveLength(3), WAIT);
     const unknown = await tenantJson(tenant.apiKey, `/v1/events/${eventId}/redeliver`, { method: "POST", json: { endpointId: "we_nope" } });
     expect(unknown.status).toBe(404);
+    // Redelivering to a disabled endpoint is refused, and by default disabled endpoints are left out.
+    const paused = await tenantJson(tenant.apiKey, `/v1/webhook-endpoints/${endpoint.id}`, { method: "PATCH", json: { enabled: false } });
+    expect(paused.status).toBe(200);
+    const refused = await tenantJson(tenant.apiKey, `/v1/events/${eventId}/redeliver`, { method: "POST", json: { endpointId: endpoint.id } });
+    expectApiError(refused, 409);
+    const none = await tenantJson<{ endpointIds: string[] }>(tenant.apiKey, `/v1/events/${eventId}/redeliver`, { method: "POST" });
+    expect(none.body.endpointIds).toEqual([]);
     const stranger = await tenantWithSites();
     const foreign = await tenantJson(stranger.apiKey, `/v1/events/${eventId}/redeliver`, { method: "POST" });
     expect(foreign.status).toBe(404);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.of(eventId)).toHaveLength(3);
+  });
+
+  it("keeps a redeliver that was asked for while another one was in flight", async () => {
+    const tenant = await tenantWithSites();
+    const site = tenant.siteIds[0]!;
+    const receiver = new Receiver();
+    await createEndpoint(tenant.apiKey, { url: receiver.url });
+    const session = await authorizeSession(tenant, site);
+    await stopSession(tenant, session, site);
+    await vi.waitFor(() => expect(receiver.delivered()).toHaveLength(2), WAIT);
+    const [e1, e2] = receiver.delivered().map((d) => d.event.id);
+
+    // The receiver holds the redelivery of event 2 until told to answer.
+    let release: () => void = () => {};
+    const held = new Promise<Response>((resolve) => (release = () => resolve(new Response(null, { status: 204 }))));
+    receiver.reply = (d) => (d.event.id === e2 && receiver.of(e2!).length === 2 ? held : new Response(null, { status: 204 }));
+    expect((await tenantJson(tenant.apiKey, `/v1/events/${e2}/redeliver`, { method: "POST" })).status).toBe(202);
+    await vi.waitFor(() => expect(receiver.of(e2!)).toHaveLength(2), WAIT);
+
+    // Meanwhile the tenant asks for event 1 again; the session object takes it while it waits.
+    expect((await tenantJson(tenant.apiKey, `/v1/events/${e1}/redeliver`, { method: "POST" })).status).toBe(202);
+    release();
+
+    await vi.waitFor(() => expect(receiver.of(e1!)).toHaveLength(2), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(receiver.of(e2!)).toHaveLength(2);
   });
 });
 

@@ -28,7 +28,7 @@ export interface Delivery {
   body: string;
   /** `Date.now()` when it arrived. */
   at: number;
-  redirect: RequestRedirect;
+  redirect: Request["redirect"];
   event: WebhookEvent;
   /** The status the receiver answered. */
   status: number;

@@ -7,7 +7,7 @@ import { sealerFor } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
 import { EVENT_TYPES } from "../sessions/model";
 import { sessionStub } from "../sessions/stub";
-import { recordAttempt, sendSigned } from "../webhooks/deliver";
+import { sendOnce } from "../webhooks/deliver";
 import { deliveryEndpoints } from "../webhooks/endpoints";
 import { requireTenant } from "./auth";
 import { decodeCursor, encodeCursor } from "./cursor";
@@ -147,18 +147,14 @@ eventRoutes
       (e) => (endpointId ? e.id === endpointId : e.enabled && (!e.eventTypes || e.eventTypes.includes(row.type as never))),
     );
     if (endpointId && endpoints.length === 0) throw notFound("webhook endpoint");
+    // A disabled endpoint would only record the event as skipped: say so rather than answer 202.
+    if (endpointId && !endpoints[0]!.enabled) throw new ApiError(409, "endpoint_disabled", "enable the endpoint before redelivering to it");
     if (row.sessionId !== null && row.sequence !== null) {
       await sessionStub(c.env, row.sessionId).resend(tenantId, endpoints.map((e) => e.id), [row.sequence]);
     } else {
       // Events outside a session (webhook.test) are sent straight away.
       const event = { id: row.id, type: row.type, body: row.body, createdAt: row.createdAt };
-      await Promise.all(
-        endpoints.map(async (endpoint) => {
-          const now = Date.now();
-          const outcome = await sendSigned(endpoint, event);
-          await recordAttempt(db, endpoint, event, outcome, outcome.ok ? "delivered" : "failed", 1, now);
-        }),
-      );
+      await Promise.all(endpoints.map((endpoint) => sendOnce(db, endpoint, event)));
     }
     return c.json({ eventId: row.id, endpointIds: endpoints.map((e) => e.id) }, 202);
   });

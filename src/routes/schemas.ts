@@ -7,6 +7,11 @@ import { EVENT_TYPES, SESSION_STATUSES } from "../sessions/model";
 export const MoneyInput = z
   .union([z.string(), z.number()])
   .transform((value, ctx) => {
+    // "1.000" is refused like "1.005": the contract allows at most two decimals as written.
+    if (typeof value === "string" && /\.\d{3,}$/.test(value.trim())) {
+      ctx.addIssue({ code: "custom", message: "must have at most 2 decimals" });
+      return z.NEVER;
+    }
     const parsed = parseMoney(String(value));
     if (!parsed.ok) {
       const message = { not_a_decimal: "must be a decimal amount", negative: "must not be negative", too_many_decimals: "must have at most 2 decimals" }[parsed.problem];

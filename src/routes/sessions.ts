@@ -39,12 +39,16 @@ const SessionListQuery = ListQuery.extend({
   siteId: z.coerce.number().int().optional(),
   overdue: z.enum(["true", "false"]).optional().openapi({ description: "Only sessions flagged (or not) as overdue for settlement." }),
   from: isoTime("from").openapi({ description: "Created at or after this time." }),
-  to: isoTime("to").openapi({ description: "Created before this time." }),
+  to: isoTime("to").openapi({ description: "Created at or before this time." }),
 });
 
 const body = <T extends z.ZodType>(schema: T, required = true) => ({ body: { content: { "application/json": { schema } }, required } });
 const IdempotencyHeader = z.object({
-  "idempotency-key": z.string().min(1).max(255).optional().openapi({ param: { name: "Idempotency-Key", in: "header" }, description: "Repeats with the same key return the first answer." }),
+  "idempotency-key": z.string().min(1).max(255).optional().openapi({
+    // The registry wants the schema key as the name; header names are case-insensitive anyway.
+    param: { name: "idempotency-key", in: "header" },
+    description: "`Idempotency-Key`: repeats with the same key return the first answer.",
+  }),
 });
 const sparkFailure = {
   409: json(ErrorBody, "The session is not in a state that allows this"),
@@ -72,7 +76,7 @@ const Terminal = z.union([
 const RemoteStartInput = z
   .object({
     terminal: Terminal.openapi({ description: "The terminal by its hardware serial or its Nayax machine id." }),
-    amount: MoneyInput,
+    amount: MoneyInput.refine((amount) => amount !== "0.00", "must be above zero"),
     timeoutSeconds: z.number().int().min(1).max(MAX_TRANSACTION_TIMEOUT_SECONDS).default(60),
     display: z.string().max(512).optional().openapi({ description: "PosDisplay text shown on the terminal." }),
     mode: z.enum(["pre_authorization", "pre_selection"]).default("pre_authorization"),

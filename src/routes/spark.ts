@@ -101,7 +101,7 @@ const handlers: { [M in InboundMethod]: Handler<M> } = {
       tenantId = await routeByMachine(call, msg.StopSiteId, msg.MachineId);
       if (msg.SparkTransactionId == null && msg.NayaxTransactionId != null) {
         sessionId = await sessionByNayaxId(call.db, tenantId, msg.NayaxTransactionId);
-      } else if (msg.SparkTransactionId == null && msg.CardHash) {
+      } else if (msg.SparkTransactionId == null) {
         sessionId = await openSessionByCard(call.db, tenantId, msg.MachineId, msg.CardHash, msg.ServiceStationNumber ?? null);
       }
     }
@@ -110,7 +110,7 @@ const handlers: { [M in InboundMethod]: Handler<M> } = {
       await sessionStub(call.env, sessionId).stop({
         tenantId,
         via: "StopCallback",
-        cardHash: msg.CardHash ?? null,
+        cardHash: msg.CardHash,
         stopSiteId: msg.StopSiteId,
         machineId: msg.MachineId,
         hwSerial: msg.HwSerial,
@@ -241,7 +241,12 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
     outcome = verdict ?? "ok";
     return c.body(JSON.stringify(answer), 200, { "Content-Type": "application/json" });
   } catch (error) {
-    if (!(error instanceof SparkRefusal)) throw error;
+    if (!(error instanceof SparkRefusal)) {
+      // A bug, not a refusal: still answered in Spark's shape, without internals.
+      outcome = "error";
+      log.error("unhandled error", { requestId: c.get("requestId"), path: c.req.path, error: String(error), stack: (error as Error)?.stack ?? null });
+      return c.json(sparkError("Internal error"), 500);
+    }
     outcome = `refused ${error.status}`;
     return c.json(sparkError(error.description), error.status);
   } finally {
@@ -256,4 +261,7 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
   }
 }
 
-export const sparkRoutes = new Hono<AppEnv>().on(["POST", "GET"], "/:method", handle);
+export const sparkRoutes = new Hono<AppEnv>()
+  .on(["POST", "GET"], "/:method", handle)
+  // Anything else under /spark is still answered in Spark's shape.
+  .all("*", (c) => c.json(sparkError(`No Spark method at ${c.req.method} ${c.req.path}`), 404));

@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { database } from "../db/client";
 import { stations } from "../db/schema";
-import { forgetStation } from "../tenants/lookup";
+import { forgetStations } from "../tenants/lookup";
 import { requireTenant } from "./auth";
 import { openApiRouter } from "./openapi";
 import { Money, MoneyInput, errorResponses } from "./schemas";
@@ -63,7 +63,7 @@ stationRoutes.openapi(route, async (c) => {
       target: [stations.tenantId, stations.machineId, stations.serviceStationNumber],
       set: { availability: row.availability, display: row.display, preAuthAmount: row.preAuthAmount, updatedAt: row.updatedAt },
     });
-  forgetStation(tenantId, machineId, serviceStationNumber);
+  forgetStations(tenantId);
   const { tenantId: _t, ...station } = row;
   return c.json({ ...station, updatedAt: new Date(row.updatedAt).toISOString() }, 200);
 });

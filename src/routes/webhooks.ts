@@ -7,7 +7,7 @@ import { randomId, sealerFor } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
 import { EVENT_TYPES } from "../sessions/model";
 import { sessionStub } from "../sessions/stub";
-import { recordAttempt, sendSigned } from "../webhooks/deliver";
+import { sendOnce } from "../webhooks/deliver";
 import {
   deliveryEndpoints,
   endpointView,
@@ -171,8 +171,7 @@ webhookRoutes
     const eventBody = JSON.stringify({ id, type: "webhook.test", timestamp: new Date(now).toISOString(), data: { endpointId: row.id } });
     const event = { id, type: "webhook.test", body: eventBody, createdAt: now };
     await db.insert(sessionEvents).values({ id, tenantId, sessionId: null, sequence: null, type: "webhook.test", body: eventBody, createdAt: now });
-    const outcome = await sendSigned(endpoint, event);
-    await recordAttempt(db, endpoint, event, outcome, outcome.ok ? "delivered" : "failed", 1, now);
+    const outcome = await sendOnce(db, endpoint, event);
     return c.json({ eventId: id, delivered: outcome.ok, status: outcome.status, error: outcome.error, durationMs: outcome.durationMs }, 200);
   })
   .openapi(routes.recover, async (c) => {

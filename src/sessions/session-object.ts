@@ -166,7 +166,14 @@ export class SessionObject extends DurableObject<Env> {
     if (existing.tenantId !== tenantId) return { kind: "wrong_tenant" };
     if (existing.status !== "awaiting_card") {
       const sameApproval = result.approved && existing.status !== "declined" && result.authorization && !authorizationConflict(existing, result.authorization);
-      const sameDecline = !result.approved && existing.status === "declined" && existing.nayaxTransactionId === (result.authorization?.nayaxTransactionId ?? null);
+      // A decline repeats exactly only with the same NayaxTransactionId and amount (or, like a
+      // DeclineCallback, with neither); a different amount is as conflicting as for an approval.
+      const sameDecline =
+        !result.approved &&
+        existing.status === "declined" &&
+        (result.authorization
+          ? existing.nayaxTransactionId !== null && !authorizationConflict(existing, result.authorization)
+          : existing.nayaxTransactionId === null);
       if (sameApproval || sameDecline) return { kind: "ok", answer: verdictOf(existing) };
       return { kind: "conflict", message: `session is already ${existing.status}` };
     }
@@ -308,7 +315,7 @@ export class SessionObject extends DurableObject<Env> {
         sparkTransactionId: existing.id,
         nayaxTransactionId: existing.nayaxTransactionId!,
         siteId: existing.siteId!,
-        terminal: terminalOf(existing),
+        terminal: SessionObject.authorizedTerminalOf(existing),
         amount,
         receipt: cmd.receipt,
       });
@@ -364,7 +371,7 @@ export class SessionObject extends DurableObject<Env> {
         sparkTransactionId: existing.id,
         nayaxTransactionId: existing.nayaxTransactionId!,
         siteId: existing.siteId!,
-        terminal: terminalOf(existing),
+        terminal: SessionObject.authorizedTerminalOf(existing),
         machineAuTime: existing.machineAuTime ?? deviceTimeOf(now),
         type: existing.paymentMode === "pre_selection" ? 2 : 1,
         amount: moneyOf(existing.authorizedAmount ?? "0"),
@@ -387,6 +394,15 @@ export class SessionObject extends DurableObject<Env> {
     record.lastSparkError = null;
     this.commit(record, ["session.cancelled"], new Date());
     return { kind: "ok", status: 200, session: viewOf(record) };
+  }
+
+  /**
+   * The terminal Settlement and CancelTransaction name: the HwSerial the authorization came from
+   * (TerminalIdType 1, as the contract fixes), even when Remote Start addressed the terminal by
+   * machine id; that address is the fallback only while no HwSerial is known.
+   */
+  private static authorizedTerminalOf(record: SessionRecord): { hwSerial: string } | { machineId: number } {
+    return record.hwSerial ? { hwSerial: record.hwSerial } : terminalOf(record);
   }
 
   /** Runs `fn` alone: one call to Spark at a time per session, and Remote Start callbacks wait for it. */
@@ -511,6 +527,8 @@ export class SessionObject extends DurableObject<Env> {
   /** Writes the new state and its events in one transaction, then wakes the alarm to send them. */
   private commit(next: SessionRecord, types: EventType[], at: Date): void {
     next.updatedAt = at.toISOString();
+    // Overdue means "still waiting for settlement": it ends with the hold.
+    if (next.status !== "authorized" && next.status !== "stop_requested") next.overdue = false;
     const view = viewOf(next);
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(

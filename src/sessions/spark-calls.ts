@@ -5,15 +5,6 @@ import { SPARK_TIMEOUT_MS, SparkClient, SparkError } from "../spark/client";
 import { sparkCredentials } from "../tenants/service";
 import type { OperationResult, SparkFailure } from "./model";
 
-declare global {
-  namespace Cloudflare {
-    interface Env {
-      /** Deadline of each call to Spark, in milliseconds (default 10000); tests shorten it. */
-      SPARK_TIMEOUT_MS?: string;
-    }
-  }
-}
-
 /** A client for the tenant's Spark account, credentials opened just for this call. */
 export async function sparkClientFor(env: Env, tenantId: string): Promise<SparkClient> {
   const credentials = await sparkCredentials(database(env.DB), sealerFor(env.ENCRYPTION_KEY), tenantId);

@@ -82,7 +82,8 @@ export const StopCallback = z.object({
   MachineId: Id,
   HwSerial: z.string(),
   CardLast4Digits: z.string().nullish(),
-  CardHash: z.string().nullish(),
+  /** Required (spark-api.md §2.11): the stop card must match the session's. */
+  CardHash: z.string().min(1),
   SparkTransactionId: SparkTransactionId.nullish(),
   NayaxTransactionId: Id.nullish(),
   CardUid: z.string().nullish(),

@@ -32,7 +32,8 @@ export interface StationState {
 const credentialCache = new TtlCache<{ tenantId: string; expiresAt: number | null } | null>(LOOKUP_CACHE_TTL_MS);
 const tenantCache = new TtlCache<TenantSummary | null>(LOOKUP_CACHE_TTL_MS);
 const routeCache = new TtlCache<string | null>(LOOKUP_CACHE_TTL_MS);
-const stationCache = new TtlCache<StationState | null>(STATION_CACHE_TTL_MS);
+/** Per tenant, every station it pushed: one read serves all its stations until the entry expires. */
+const stationCache = new TtlCache<Map<string, StationState>>(STATION_CACHE_TTL_MS);
 
 /** Forgets everything cached about a tenant's claims, credentials and record in this isolate. */
 export function forgetTenantCaches(): void {
@@ -41,8 +42,8 @@ export function forgetTenantCaches(): void {
   routeCache.clear();
 }
 
-export function forgetStation(tenantId: string, machineId: number, serviceStationNumber: string): void {
-  stationCache.delete(`${tenantId}:${machineId}:${serviceStationNumber}`);
+export function forgetStations(tenantId: string): void {
+  stationCache.delete(tenantId);
 }
 
 /** The active tenant holding this secret of this kind, or null. The secret is only ever compared as a hash. */
@@ -101,14 +102,18 @@ export async function tenantForToken(db: Database, tokenId: number): Promise<str
 
 /** What the tenant last pushed for this station, or null when it never did. */
 export async function stationState(db: Database, tenantId: string, machineId: number, serviceStationNumber: string | null): Promise<StationState | null> {
-  const ssn = serviceStationNumber ?? "";
-  return stationCache.get(`${tenantId}:${machineId}:${ssn}`, async () => {
-    const row = await db
-      .select({ availability: stations.availability, display: stations.display, preAuthAmount: stations.preAuthAmount })
+  const byStation = await stationCache.get(tenantId, async () => {
+    const rows = await db
+      .select({
+        machineId: stations.machineId,
+        serviceStationNumber: stations.serviceStationNumber,
+        availability: stations.availability,
+        display: stations.display,
+        preAuthAmount: stations.preAuthAmount,
+      })
       .from(stations)
-      .where(and(eq(stations.tenantId, tenantId), eq(stations.machineId, machineId), eq(stations.serviceStationNumber, ssn)))
-      .get();
-    return row ?? null;
+      .where(eq(stations.tenantId, tenantId));
+    return new Map(rows.map(({ machineId: m, serviceStationNumber: n, ...state }) => [`${m}:${n}`, state]));
   });
+  return byStation.get(`${machineId}:${serviceStationNumber ?? ""}`) ?? null;
 }
-

@@ -24,6 +24,18 @@ export async function sendSigned(endpoint: DeliveryEndpoint, event: StoredEvent)
   return attemptDelivery({ url: endpoint.url, headers: { ...endpoint.headers, ...signed }, body: event.body });
 }
 
+/**
+ * One attempt outside any session's outbox (the test event, redelivering it): sends now, records
+ * the attempt as final, and disables the endpoint on `410 Gone` like the outbox does.
+ */
+export async function sendOnce(db: Database, endpoint: DeliveryEndpoint, event: StoredEvent): Promise<AttemptOutcome> {
+  const at = Date.now();
+  const outcome = await sendSigned(endpoint, event);
+  await recordAttempt(db, endpoint, event, outcome, outcome.ok ? "delivered" : "failed", 1, at);
+  if (outcome.gone) await disableGoneEndpoint(db, endpoint.id);
+  return outcome;
+}
+
 /** Records an attempt and where the event now stands for the endpoint, in one batch. */
 export async function recordAttempt(
   db: Database,

@@ -29,6 +29,9 @@ export const DISPATCH_SCHEMA = [
    )`,
 ];
 
+/** When storage or D1 failed mid-dispatch, try again this much later (the receiver is not to blame, so no attempt is counted). */
+const DISPATCH_RETRY_MS = 5_000;
+
 interface Position {
   sequence: number;
   attempts: number;
@@ -66,10 +69,21 @@ export class Dispatcher {
 
   /** Sends whatever is due now; returns when the next attempt is due, or null when nothing waits. */
   async run(tenantId: string, sessionId: string): Promise<number | null> {
-    const endpoints = await deliveryEndpoints(this.db, this.sealer, tenantId);
+    let endpoints: DeliveryEndpoint[];
+    try {
+      endpoints = await deliveryEndpoints(this.db, this.sealer, tenantId);
+    } catch (error) {
+      // Come back on our own schedule: a thrown alarm is retried only a few times, then dropped,
+      // and a finished session may never commit again to wake it.
+      log.error("webhook endpoints unavailable", { sessionId, error: String(error) });
+      return Date.now() + DISPATCH_RETRY_MS;
+    }
     const known = new Set(endpoints.map((e) => e.id));
-    for (const row of this.sql.exec<{ endpoint_id: string }>("SELECT endpoint_id FROM cursors").toArray()) {
-      if (!known.has(row.endpoint_id)) this.sql.exec("DELETE FROM cursors WHERE endpoint_id = ?", row.endpoint_id);
+    // Deleted endpoints: forget their positions and pending re-sends.
+    for (const table of ["cursors", "resend"] as const) {
+      for (const row of this.sql.exec<{ endpoint_id: string }>(`SELECT DISTINCT endpoint_id FROM ${table}`).toArray()) {
+        if (!known.has(row.endpoint_id)) this.sql.exec(`DELETE FROM ${table} WHERE endpoint_id = ?`, row.endpoint_id);
+      }
     }
     const next = await Promise.all(endpoints.map((endpoint) => this.runEndpoint(endpoint, sessionId)));
     const due = next.filter((t): t is number => t !== null);
@@ -84,7 +98,7 @@ export class Dispatcher {
       return await this.drain(endpoint, this.cursorQueue(endpoint));
     } catch (error) {
       log.error("webhook dispatch failed", { sessionId, endpointId: endpoint.id, error: String(error) });
-      return Date.now() + 5_000;
+      return Date.now() + DISPATCH_RETRY_MS;
     }
   }
 
@@ -176,9 +190,14 @@ export class Dispatcher {
     };
   }
 
-  /** Events asked to be sent again to this endpoint, oldest first. */
+  /**
+   * Events asked to be sent again to this endpoint, oldest first. Settles the item that `head()`
+   * last handed out, not whatever is first now: `resend()` may add an older one while that item
+   * is in flight, and that one must not be dropped in its place.
+   */
   private resendQueue(endpointId: string): Queue {
     const sql = this.sql;
+    let current: Position | null = null;
     const head = (): Position | null => {
       const row = sql
         .exec<{ sequence: number; attempts: number; next_at: number }>(
@@ -186,10 +205,10 @@ export class Dispatcher {
           endpointId,
         )
         .toArray()[0];
-      return row ? { sequence: row.sequence, attempts: row.attempts, nextAt: row.next_at } : null;
+      current = row ? { sequence: row.sequence, attempts: row.attempts, nextAt: row.next_at } : null;
+      return current;
     };
     const remove = () => {
-      const current = head();
       if (current) sql.exec("DELETE FROM resend WHERE endpoint_id = ? AND sequence = ?", endpointId, current.sequence);
     };
     return {
@@ -197,7 +216,6 @@ export class Dispatcher {
       delivered: remove,
       gaveUp: remove,
       retryAt: (attempts, at) => {
-        const current = head();
         if (current) sql.exec("UPDATE resend SET attempts = ?, next_at = ? WHERE endpoint_id = ? AND sequence = ?", attempts, at, endpointId, current.sequence);
       },
     };
