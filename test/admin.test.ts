@@ -180,6 +180,14 @@ describe("POST /admin/tenants", () => {
     expect(answer.body as unknown).toMatchObject({ error: { code: expect.any(String), message: expect.stringContaining(field.split(".")[0]!) } });
   });
 
+  it("tells a missing field from a mistyped one", async () => {
+    const answer = await create(tenantBody({ name: undefined }, { tokenId: "116383" }));
+    expectApiError(answer, 400);
+    const details = (answer.body as unknown as { error: { details: Array<{ field: string; message: string }> } }).error.details;
+    expect(details.find((d) => d.field === "name")?.message).toBe("is required");
+    expect(details.find((d) => d.field === "spark.tokenId")?.message).toMatch(/number/);
+  });
+
   it("answers malformed JSON with 400 in the error shape", async () => {
     const res = await admin("/admin/tenants", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"name": "x",' });
     const body = await res.json();

@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { sessionStub } from "../src/sessions/stub";
@@ -46,9 +46,27 @@ export function spark(method: string, body: unknown, secret: string | null, head
   });
 }
 
-/** Runs a session's alarm now so its events reach D1 (and its webhooks go out). */
+/** How often, and how long apart, {@link flush} looks for D1 writes still queued. */
+const FLUSH_ATTEMPTS = 300;
+const FLUSH_PAUSE_MS = 10;
+
+/**
+ * Runs the session's alarm until every D1 write it queued has landed (its events and state are
+ * in D1, and webhooks due now went out). Running the alarm once is not enough: when the alarm is
+ * already running by itself, `runDurableObjectAlarm` finds none scheduled and returns.
+ */
 export async function flush(sessionId: string): Promise<void> {
-  await runDurableObjectAlarm(sessionStub(env, sessionId));
+  const stub = sessionStub(env, sessionId);
+  for (let i = 0; i < FLUSH_ATTEMPTS; i++) {
+    await runDurableObjectAlarm(stub);
+    const pending = await runInDurableObject(stub, (_object, state) => {
+      const table = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'd1_outbox'").one().n;
+      return table === 0 ? 0 : state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM d1_outbox").one().n;
+    });
+    if (pending === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_PAUSE_MS));
+  }
+  throw new Error(`session ${sessionId} did not reach D1`);
 }
 
 /** A fresh SparkTransactionId. */

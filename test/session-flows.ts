@@ -10,6 +10,7 @@ import type { RecordedRequest, SimMethod, SparkSimulator } from "../sim/spark-si
 import type { SessionRecord } from "../src/sessions/model";
 import type { SessionObject } from "../src/sessions/session-object";
 import { sessionStub } from "../src/sessions/stub";
+import { flush } from "./helpers";
 import { tenantJson } from "./support";
 import type { SimTenantHandle } from "./spark-harness";
 
@@ -103,27 +104,8 @@ export async function authorizedRemote(t: SimTenantHandle, siteId: number, input
   return { id, nayaxId };
 }
 
-/** How often, and how long apart, {@link drain} looks for events still on their way to D1. */
-const DRAIN_ATTEMPTS = 300;
-const DRAIN_PAUSE_MS = 10;
-
-/**
- * Runs the session's alarm until every event it holds is in D1. `flush` alone is not enough: when
- * the alarm is already running by itself, `runDurableObjectAlarm` finds none scheduled and returns.
- */
-export async function drain(id: string): Promise<void> {
-  const stub = sessionStub(env, id);
-  for (let i = 0; i < DRAIN_ATTEMPTS; i++) {
-    await runDurableObjectAlarm(stub);
-    const pending = await runInDurableObject(stub, (_object, state) => {
-      const table = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'events'").one().n;
-      return table === 0 ? 0 : state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE projected = 0").one().n;
-    });
-    if (pending === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, DRAIN_PAUSE_MS));
-  }
-  throw new Error(`session ${id} did not reach D1`);
-}
+/** Runs the session's alarm until everything it holds is in D1 (see `flush`). */
+export const drain = flush;
 
 /** What tests reach inside a session object: its (private) record and (protected) env. */
 export interface SessionInternals {

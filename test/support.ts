@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { sessionStub } from "../src/sessions/stub";
 import { expect } from "vitest";
 import { transactionNotify } from "./fixtures";
-import { admin, newSessionId, onboard, spark, tenantCall } from "./helpers";
+import { admin, flush, newSessionId, onboard, spark, tenantCall } from "./helpers";
 import type { Onboarded } from "./helpers";
 
 export interface SparkStatus {
@@ -81,26 +81,8 @@ export async function timeline(apiKey: string, id: string): Promise<Array<[strin
   return session!.events.map((e) => [e.type, e.data.sequence]);
 }
 
-/**
- * Like `flush`, but also waits out an alarm that was already running (then `flush` finds none
- * scheduled and returns at once): afterwards every event of the session is in D1.
- */
-export async function settle(sessionId: string): Promise<void> {
-  const stub = sessionStub(env, sessionId);
-  for (let i = 0; i < 300; i++) {
-    await runDurableObjectAlarm(stub);
-    const pending = await runInDurableObject(stub, (_instance, state) => {
-      try {
-        return state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE projected = 0").one().n;
-      } catch {
-        return 0; // no session in this object
-      }
-    });
-    if (pending === 0) return;
-    await sleep(10);
-  }
-  throw new Error(`session ${sessionId} did not reach D1`);
-}
+/** Runs the session's alarm until everything it holds is in D1 (see `flush`). */
+export const settle = flush;
 
 /** Device Start: authorizes a fresh session on `siteId` (seed 001 otherwise) and projects it to D1. */
 export async function authorize(tenant: Onboarded, overrides: Record<string, unknown> & { SiteId: number }) {

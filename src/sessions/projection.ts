@@ -1,21 +1,14 @@
 import { sql } from "drizzle-orm";
-import { database } from "../db/client";
+import type { Database } from "../db/client";
 import { sessionEvents, sessions } from "../db/schema";
 import { viewOf } from "./model";
 import type { SessionRecord } from "./model";
 
 /**
- * Writes a session's current state and its not-yet-projected events to D1 in one batch.
- * Idempotent: events are keyed by id, and an older snapshot never overwrites a newer one.
+ * The D1 write that mirrors a session's current state. Idempotent, and an older snapshot never
+ * overwrites a newer one, so replays and reordering are harmless.
  */
-export async function projectSession(
-  d1: D1Database,
-  record: SessionRecord,
-  lastSequence: number,
-  events: Array<{ sequence: number; body: string; created_at: number }>,
-): Promise<void> {
-  const db = database(d1);
-  const view = viewOf(record);
+export function sessionUpsert(db: Database, record: SessionRecord, lastSequence: number) {
   const row = {
     id: record.id,
     tenantId: record.tenantId,
@@ -33,33 +26,21 @@ export async function projectSession(
     cardHash: record.card?.hash?.toLowerCase() ?? null,
     overdue: record.overdue,
     lastSequence,
-    snapshot: JSON.stringify(view),
+    snapshot: JSON.stringify(viewOf(record)),
     createdAt: Date.parse(record.createdAt),
     updatedAt: Date.parse(record.updatedAt),
   };
   const { id: _id, tenantId: _tenant, createdAt: _created, ...changes } = row;
-  const upsert = db
+  return db
     .insert(sessions)
     .values(row)
-    .onConflictDoUpdate({
-      target: sessions.id,
-      set: changes,
-      setWhere: sql`${sessions.lastSequence} <= excluded.last_sequence`,
-    });
-  const inserts = events.map((event) => {
-    const body = JSON.parse(event.body) as { id: string; type: string };
-    return db
-      .insert(sessionEvents)
-      .values({
-        id: body.id,
-        tenantId: record.tenantId,
-        sessionId: record.id,
-        sequence: event.sequence,
-        type: body.type,
-        body: event.body,
-        createdAt: event.created_at,
-      })
-      .onConflictDoNothing();
-  });
-  await db.batch([upsert, ...inserts]);
+    .onConflictDoUpdate({ target: sessions.id, set: changes, setWhere: sql`${sessions.lastSequence} <= excluded.last_sequence` });
+}
+
+/** The D1 write of one event of the session (ignored when it is already there). */
+export function eventInsert(db: Database, record: SessionRecord, event: { id: string; type: string; sequence: number; body: string; createdAt: number }) {
+  return db
+    .insert(sessionEvents)
+    .values({ id: event.id, tenantId: record.tenantId, sessionId: record.id, sequence: event.sequence, type: event.type, body: event.body, createdAt: event.createdAt })
+    .onConflictDoNothing();
 }

@@ -19,8 +19,10 @@ import { deviceTimeOf } from "../spark/time";
 import { badGateway, sparkClientFor, sparkFailure } from "./spark-calls";
 import { sessionEvent } from "./events";
 import type { EventBody } from "./events";
-import { projectSession } from "./projection";
+import { eventInsert, sessionUpsert } from "./projection";
+import { D1_OUTBOX_SCHEMA, D1Outbox } from "./d1-outbox";
 import { database } from "../db/client";
+import type { Database } from "../db/client";
 import { sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
 import { DISPATCH_SCHEMA, Dispatcher } from "../webhooks/dispatcher";
@@ -60,8 +62,7 @@ const SCHEMA = [
      id TEXT NOT NULL UNIQUE,
      type TEXT NOT NULL,
      body TEXT NOT NULL,
-     created_at INTEGER NOT NULL,
-     projected INTEGER NOT NULL DEFAULT 0
+     created_at INTEGER NOT NULL
    )`,
 ];
 
@@ -72,6 +73,9 @@ const SCHEMA = [
 export const DEFAULT_SETTLEMENT_WINDOW_SECONDS = 24 * 60 * 60;
 /** Reason code sent with CancelTransaction when the tenant gives none (Nayax's example value). */
 export const DEFAULT_CANCEL_REASON_CODE = 101;
+
+/** How long the D1 batch waits for the first webhook deliveries, to carry their records too. */
+const PROJECTION_MAX_WAIT_MS = 250;
 
 /** Retry a failed projection to D1 after this long; the alarm retries until it lands. */
 const PROJECTION_RETRY_MS = 5_000;
@@ -87,13 +91,17 @@ export class SessionObject extends DurableObject<Env> {
   /** Set by every commit, so an alarm that was busy meanwhile knows to come back at once. */
   private dirty = false;
   private dispatch: Dispatcher | undefined;
+  private readonly outbox: D1Outbox;
+  private readonly db: Database;
   /** A call to Spark in flight; operations and Remote Start callbacks wait for it, so they apply in order. */
   private inflight: Promise<unknown> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.db = database(env.DB);
+    this.outbox = new D1Outbox(ctx.storage.sql, env.DB);
     ctx.blockConcurrencyWhile(async () => {
-      for (const statement of [...SCHEMA, ...DISPATCH_SCHEMA]) ctx.storage.sql.exec(statement);
+      for (const statement of [...SCHEMA, ...DISPATCH_SCHEMA, D1_OUTBOX_SCHEMA]) ctx.storage.sql.exec(statement);
       const row = ctx.storage.sql.exec<{ record: string }>("SELECT record FROM session WHERE id = 1").toArray()[0];
       this.record = row ? (JSON.parse(row.record) as SessionRecord) : null;
       const seq = ctx.storage.sql.exec<{ s: number | null }>("SELECT MAX(sequence) AS s FROM events").one();
@@ -468,45 +476,42 @@ export class SessionObject extends DurableObject<Env> {
     return true;
   }
 
-  /** Projects the outbox to D1, delivers what is due, and sleeps until the next thing is due. */
+  /**
+   * Delivers what is due and sends the queued D1 writes, then sleeps until the next thing is due.
+   * The D1 batch waits briefly for the first deliveries so that, usually, one batch carries both
+   * the session's history and the attempts' records.
+   */
   override async alarm(): Promise<void> {
     if (!this.record) return;
     this.dirty = false;
     const wakeAt: number[] = [];
     const overdueAt = this.checkOverdue(Date.now());
     if (overdueAt !== null) wakeAt.push(overdueAt);
-    if (!(await this.project())) wakeAt.push(Date.now() + PROJECTION_RETRY_MS);
-    const due = await this.dispatcher().run(this.record.tenantId, this.record.id);
-    if (due !== null) wakeAt.push(due);
+    const delivering = this.dispatcher().run(this.record.tenantId, this.record.id);
+    let due: number | null | undefined;
+    const settled = await Promise.race([
+      delivering.then((next) => ((due = next), true)),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), PROJECTION_MAX_WAIT_MS)),
+    ]);
+    let written = await this.outbox.flush();
+    if (!settled) {
+      due = await delivering;
+      written = (await this.outbox.flush()) && written;
+    }
+    if (!written) wakeAt.push(Date.now() + PROJECTION_RETRY_MS);
+    if (due !== null && due !== undefined) wakeAt.push(due);
     // Anything committed while this alarm was awaiting must not wait for the next wake-up.
     if (this.dirty) wakeAt.push(Date.now());
     if (wakeAt.length > 0) await this.ctx.storage.setAlarm(Math.min(...wakeAt));
   }
 
-  /** Writes unprojected events and the current state to D1; false when D1 failed (retried later). */
-  private async project(): Promise<boolean> {
-    const pending = this.ctx.storage.sql
-      .exec<{ sequence: number; body: string; created_at: number }>(
-        "SELECT sequence, body, created_at FROM events WHERE projected = 0 ORDER BY sequence",
-      )
-      .toArray();
-    if (pending.length === 0 || !this.record) return true;
-    try {
-      await projectSession(this.env.DB, this.record, this.lastSequence, pending);
-      this.ctx.storage.sql.exec("UPDATE events SET projected = 1 WHERE sequence <= ?", pending[pending.length - 1]!.sequence);
-      return true;
-    } catch (error) {
-      log.error("projection failed", { sessionId: this.record.id, error: String(error) });
-      return false;
-    }
-  }
-
   private dispatcher(): Dispatcher {
     this.dispatch ??= new Dispatcher(
       this.ctx.storage.sql,
-      database(this.env.DB),
+      this.db,
       sealerFor(this.env.ENCRYPTION_KEY),
       parseRetrySchedule(this.env.WEBHOOK_RETRY_SCHEDULE),
+      (queries) => queries.forEach((query) => this.outbox.add(query)),
     );
     return this.dispatch;
   }
@@ -538,15 +543,18 @@ export class SessionObject extends DurableObject<Env> {
       for (const type of types) {
         const sequence = ++this.lastSequence;
         const body = sessionEvent(type, sequence, view, at);
+        const text = JSON.stringify(body);
         this.ctx.storage.sql.exec(
           "INSERT INTO events (sequence, id, type, body, created_at) VALUES (?, ?, ?, ?, ?)",
           sequence,
           body.id,
           type,
-          JSON.stringify(body),
+          text,
           at.getTime(),
         );
+        this.outbox.add(eventInsert(this.db, next, { id: body.id, type, sequence, body: text, createdAt: at.getTime() }));
       }
+      this.outbox.add(sessionUpsert(this.db, next, this.lastSequence));
     });
     this.record = next;
     this.wake(at.getTime());

@@ -46,7 +46,20 @@ export async function recordAttempt(
   attempts: number,
   at: number,
 ): Promise<void> {
-  await db.batch([
+  await db.batch(attemptWrites(db, endpoint, event, outcome, state, attempts, at));
+}
+
+/** The D1 writes of one attempt: the attempt itself and where the event now stands. */
+export function attemptWrites(
+  db: Database,
+  endpoint: DeliveryEndpoint,
+  event: StoredEvent,
+  outcome: AttemptOutcome,
+  state: DeliveryState,
+  attempts: number,
+  at: number,
+) {
+  return [
     db.insert(deliveryAttempts).values({
       eventId: event.id,
       endpointId: endpoint.id,
@@ -58,7 +71,7 @@ export async function recordAttempt(
       responseExcerpt: outcome.responseExcerpt,
     }),
     upsertDelivery(db, endpoint, event, state, attempts),
-  ]);
+  ] as const;
 }
 
 /** Where an event stands for an endpoint. */

@@ -9,7 +9,8 @@ import type { Sealer } from "../lib/crypto";
 import { log } from "../lib/log";
 import { deliveryEndpoints } from "./endpoints";
 import type { DeliveryEndpoint } from "./endpoints";
-import { disableGoneEndpoint, recordAttempt, sendSigned, upsertDelivery } from "./deliver";
+import { attemptWrites, disableGoneEndpoint, sendSigned, upsertDelivery } from "./deliver";
+import type { SqlQuery } from "../sessions/d1-outbox";
 import type { StoredEvent } from "./deliver";
 import { nextDelayMs } from "./schedule";
 
@@ -52,6 +53,8 @@ export class Dispatcher {
     private readonly db: Database,
     private readonly sealer: Sealer,
     private readonly schedule: readonly number[],
+    /** Queues D1 writes (attempt records) to go out with the session's next D1 batch. */
+    private readonly journal: (queries: readonly SqlQuery[]) => void,
   ) {}
 
   /** Asks for these events to be sent again to these endpoints (recover, redeliver). */
@@ -116,7 +119,7 @@ export class Dispatcher {
       }
       if (!endpoint.enabled) {
         // Kept as skipped so that recover can send it once the endpoint is back.
-        await upsertDelivery(this.db, endpoint, event, "skipped", head.attempts).run();
+        this.journal([upsertDelivery(this.db, endpoint, event, "skipped", head.attempts)]);
         queue.gaveUp();
         continue;
       }
@@ -126,12 +129,12 @@ export class Dispatcher {
       const outcome = await sendSigned(endpoint, event);
       const attempts = head.attempts + 1;
       if (outcome.ok) {
-        await recordAttempt(this.db, endpoint, event, outcome, "delivered", attempts, at);
+        this.journal(attemptWrites(this.db, endpoint, event, outcome, "delivered", attempts, at));
         queue.delivered();
         continue;
       }
       if (outcome.gone) {
-        await recordAttempt(this.db, endpoint, event, outcome, "failed", attempts, at);
+        this.journal(attemptWrites(this.db, endpoint, event, outcome, "failed", attempts, at));
         await disableGoneEndpoint(this.db, endpoint.id);
         queue.gaveUp();
         endpoint.enabled = false;
@@ -139,13 +142,13 @@ export class Dispatcher {
       }
       const delay = nextDelayMs(this.schedule, attempts);
       if (delay === null) {
-        await recordAttempt(this.db, endpoint, event, outcome, "failed", attempts, at);
+        this.journal(attemptWrites(this.db, endpoint, event, outcome, "failed", attempts, at));
         log.warn("webhook given up", { eventId: event.id, endpointId: endpoint.id, attempts });
         queue.gaveUp();
         continue;
       }
       const retryAt = Date.now() + Math.max(delay, outcome.retryAfterMs ?? 0);
-      await recordAttempt(this.db, endpoint, event, outcome, "pending", attempts, at);
+      this.journal(attemptWrites(this.db, endpoint, event, outcome, "pending", attempts, at));
       queue.retryAt(attempts, retryAt);
       return retryAt;
     }
