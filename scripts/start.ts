@@ -76,7 +76,9 @@ async function main(): Promise<void> {
     ENCRYPTION_KEY: localEncryptionKey(),
     WEBHOOK_RETRY_SCHEDULE: process.env.WEBHOOK_RETRY_SCHEDULE ?? "",
   };
-  if (process.env.SETTLEMENT_WINDOW_SECONDS) vars.SETTLEMENT_WINDOW_SECONDS = process.env.SETTLEMENT_WINDOW_SECONDS;
+  for (const name of ["SETTLEMENT_WINDOW_SECONDS", "SPARK_TIMEOUT_MS", "LOG_LEVEL"]) {
+    if (process.env[name]) vars[name] = process.env[name]!;
+  }
   const gateway = spawn(
     wrangler,
     [

@@ -7,6 +7,8 @@ declare namespace Cloudflare {
     ENCRYPTION_KEY: string;
     /** Comma-separated seconds between webhook attempts after the first. */
     WEBHOOK_RETRY_SCHEDULE?: string;
+    /** `info` (default), `warn` or `error`: the lowest level of log line written. */
+    LOG_LEVEL?: string;
     /** Deadline of each call to Spark, in milliseconds (default 10000). */
     SPARK_TIMEOUT_MS?: string;
     /** How long an authorized session may wait for settlement before it is flagged overdue. */

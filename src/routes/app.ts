@@ -5,7 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ApiError } from "../lib/errors";
-import { log } from "../lib/log";
+import { log, setLogLevel } from "../lib/log";
 import { adminRoutes } from "./admin";
 import type { AppEnv } from "./context";
 import { sessionRoutes } from "./sessions";
@@ -26,6 +26,10 @@ const apiBodyLimit = bodyLimit({
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
+  app.use("*", async (c, next) => {
+    setLogLevel(c.env.LOG_LEVEL);
+    await next();
+  });
   app.use("*", requestId({ headerName: "X-Request-Id" }));
 
   app.get("/health", (c) => c.json({ status: "ok" }));

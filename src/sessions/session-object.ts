@@ -74,6 +74,9 @@ export const DEFAULT_SETTLEMENT_WINDOW_SECONDS = 24 * 60 * 60;
 /** Reason code sent with CancelTransaction when the tenant gives none (Nayax's example value). */
 export const DEFAULT_CANCEL_REASON_CODE = 101;
 
+/** When the outbox is run at once after a change, the alarm still fires this much later if that run never completed. */
+const SAFETY_NET_MS = 30_000;
+
 /** How long the D1 batch waits for the first webhook deliveries, to carry their records too. */
 const PROJECTION_MAX_WAIT_MS = 250;
 
@@ -93,6 +96,8 @@ export class SessionObject extends DurableObject<Env> {
   private dispatch: Dispatcher | undefined;
   private readonly outbox: D1Outbox;
   private readonly db: Database;
+  /** The outbox run in progress, if any. */
+  private running: Promise<void> | null = null;
   /** A call to Spark in flight; operations and Remote Start callbacks wait for it, so they apply in order. */
   private inflight: Promise<unknown> | null = null;
 
@@ -101,12 +106,23 @@ export class SessionObject extends DurableObject<Env> {
     this.db = database(env.DB);
     this.outbox = new D1Outbox(ctx.storage.sql, env.DB);
     ctx.blockConcurrencyWhile(async () => {
-      for (const statement of [...SCHEMA, ...DISPATCH_SCHEMA, D1_OUTBOX_SCHEMA]) ctx.storage.sql.exec(statement);
+      // A new session's tables are created with its first write, in the same transaction: one
+      // commit instead of two on the callback path, and nothing stored for a session never created.
+      const exists = ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'session'").one().n > 0;
+      if (!exists) return;
+      this.createSchema();
       const row = ctx.storage.sql.exec<{ record: string }>("SELECT record FROM session WHERE id = 1").toArray()[0];
       this.record = row ? (JSON.parse(row.record) as SessionRecord) : null;
       const seq = ctx.storage.sql.exec<{ s: number | null }>("SELECT MAX(sequence) AS s FROM events").one();
       this.lastSequence = seq.s ?? 0;
     });
+  }
+
+  private schemaReady = false;
+
+  private createSchema(): void {
+    this.ctx.storage.sql.exec([...SCHEMA, ...DISPATCH_SCHEMA, D1_OUTBOX_SCHEMA].join(";\n"));
+    this.schemaReady = true;
   }
 
   // ------------------------------------------------------------------ reads
@@ -431,7 +447,7 @@ export class SessionObject extends DurableObject<Env> {
 
   /** The answer first given under this Idempotency-Key, or a 409 when the key came with another request. */
   private remembered(key: string | null, fingerprint: string): OperationResult | null {
-    if (key === null) return null;
+    if (key === null || !this.schemaReady) return null;
     const row = this.ctx.storage.sql.exec<{ fingerprint: string; result: string }>("SELECT fingerprint, result FROM idempotency WHERE key = ?", key).toArray()[0];
     if (!row) return null;
     if (row.fingerprint !== fingerprint) {
@@ -442,7 +458,7 @@ export class SessionObject extends DurableObject<Env> {
 
   /** Keeps final answers under the key; a 502 is not final (the session stays settleable), so it is not kept. */
   private remember(key: string | null, fingerprint: string, result: OperationResult): OperationResult {
-    if (key !== null && !(result.kind === "error" && (result.status === 502 || result.status === 404))) {
+    if (key !== null && this.schemaReady && !(result.kind === "error" && (result.status === 502 || result.status === 404))) {
       this.ctx.storage.sql.exec("INSERT OR REPLACE INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)", key, fingerprint, JSON.stringify(result));
     }
     return result;
@@ -472,16 +488,37 @@ export class SessionObject extends DurableObject<Env> {
   resend(tenantId: string, endpointIds: string[], sequences: number[]): boolean {
     if (!this.record || this.record.tenantId !== tenantId) return false;
     this.dispatcher().resend(endpointIds, sequences);
-    this.wake(Date.now());
+    this.wake();
     return true;
   }
 
-  /**
-   * Delivers what is due and sends the queued D1 writes, then sleeps until the next thing is due.
-   * The D1 batch waits briefly for the first deliveries so that, usually, one batch carries both
-   * the session's history and the attempts' records.
-   */
+  /** Retries, deadlines and the safety net: runs the outbox whenever the alarm comes due. */
   override async alarm(): Promise<void> {
+    this.kick();
+    await this.running;
+  }
+
+  /**
+   * Runs the outbox now, once at a time: a change's first delivery and D1 write start right
+   * after the callback is answered, without waiting for an alarm to be scheduled and fired.
+   */
+  private kick(): void {
+    if (this.running) return;
+    this.running = this.drain()
+      .catch((error: unknown) => log.error("outbox run failed", { sessionId: this.record?.id, error: String(error) }))
+      .finally(() => {
+        this.running = null;
+        if (this.dirty) this.kick();
+      });
+  }
+
+  /**
+   * Delivers what is due and sends the queued D1 writes, then sets the alarm for the next thing
+   * due (a retry, an overdue deadline, a failed D1 write) or clears it when nothing is left.
+   * The D1 batch waits briefly for the first deliveries, so one batch usually carries both the
+   * session's history and the attempts' records.
+   */
+  private async drain(): Promise<void> {
     if (!this.record) return;
     this.dirty = false;
     const wakeAt: number[] = [];
@@ -500,9 +537,10 @@ export class SessionObject extends DurableObject<Env> {
     }
     if (!written) wakeAt.push(Date.now() + PROJECTION_RETRY_MS);
     if (due !== null && due !== undefined) wakeAt.push(due);
-    // Anything committed while this alarm was awaiting must not wait for the next wake-up.
-    if (this.dirty) wakeAt.push(Date.now());
+    // Something committed meanwhile: leave its safety-net alarm, and run again at once.
+    if (this.dirty) return;
     if (wakeAt.length > 0) await this.ctx.storage.setAlarm(Math.min(...wakeAt));
+    else await this.ctx.storage.deleteAlarm();
   }
 
   private dispatcher(): Dispatcher {
@@ -516,10 +554,15 @@ export class SessionObject extends DurableObject<Env> {
     return this.dispatch;
   }
 
-  private wake(at: number): void {
+  /**
+   * Something new is in the outbox: run it now, with an alarm as the safety net in case this
+   * object is evicted or restarted before the run completes.
+   */
+  private wake(): void {
     this.dirty = true;
     // Output gates hold the reply until this write is durable, like the transaction before it.
-    void this.ctx.storage.setAlarm(at);
+    void this.ctx.storage.setAlarm(Date.now() + SAFETY_NET_MS);
+    this.kick();
   }
 
   private events(): StoredEvent[] {
@@ -536,6 +579,7 @@ export class SessionObject extends DurableObject<Env> {
     if (next.status !== "authorized" && next.status !== "stop_requested") next.overdue = false;
     const view = viewOf(next);
     this.ctx.storage.transactionSync(() => {
+      if (!this.schemaReady) this.createSchema();
       this.ctx.storage.sql.exec(
         "INSERT INTO session (id, record) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record",
         JSON.stringify(next),
@@ -557,7 +601,7 @@ export class SessionObject extends DurableObject<Env> {
       this.outbox.add(sessionUpsert(this.db, next, this.lastSequence));
     });
     this.record = next;
-    this.wake(at.getTime());
+    this.wake();
   }
 }
 
