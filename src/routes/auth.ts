@@ -10,6 +10,9 @@ function bearer(header: string | undefined): string | null {
   return match?.[1]?.trim() ?? null;
 }
 
+/** The rate limiter's window (wrangler.toml `ratelimits.simple.period`): waiting one window always clears it. */
+export const RATE_LIMIT_PERIOD_SECONDS = 10;
+
 const unauthorized = (message: string) => new ApiError(401, "unauthorized", message);
 
 /** Operator API: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
@@ -27,5 +30,10 @@ export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
   const tenant = await tenantByCredential(database(c.env.DB), "api_key", key);
   if (!tenant) throw unauthorized("API key is not valid");
   c.set("tenant", tenant);
+  const { success } = await c.env.TENANT_RATE_LIMITER.limit({ key: tenant.id });
+  if (!success) {
+    c.header("Retry-After", String(RATE_LIMIT_PERIOD_SECONDS));
+    throw new ApiError(429, "rate_limited", `too many requests for this tenant; retry after ${RATE_LIMIT_PERIOD_SECONDS} s`);
+  }
   await next();
 });
