@@ -1,46 +1,71 @@
-import { sql } from "drizzle-orm";
-import type { Database } from "../db/client";
-import { sessionEvents, sessions } from "../db/schema";
+/**
+ * The D1 writes that mirror a session: its current state and its events. Written as plain SQL
+ * because they run on every change of every session; the columns are those of
+ * `src/db/schema.ts` (`sessions`, `session_events`), which the list and event tests read back.
+ */
 import { viewOf } from "./model";
 import type { SessionRecord } from "./model";
+import type { SqlQuery } from "./d1-outbox";
 
-/**
- * The D1 write that mirrors a session's current state. Idempotent, and an older snapshot never
- * overwrites a newer one, so replays and reordering are harmless.
- */
-export function sessionUpsert(db: Database, record: SessionRecord, lastSequence: number) {
-  const row = {
-    id: record.id,
-    tenantId: record.tenantId,
-    flow: record.flow,
-    status: record.status,
-    nayaxTransactionId: record.nayaxTransactionId,
-    siteId: record.siteId,
-    machineId: record.machineId,
-    hwSerial: record.hwSerial,
-    serviceStationNumber: record.serviceStationNumber,
-    authorizedAmount: record.authorizedAmount,
-    settledAmount: record.settledAmount,
-    currency: record.currency,
-    cardLast4: record.card?.last4 ?? null,
-    cardHash: record.card?.hash?.toLowerCase() ?? null,
-    overdue: record.overdue,
+const SESSION_COLUMNS = [
+  "id",
+  "tenant_id",
+  "flow",
+  "status",
+  "nayax_transaction_id",
+  "site_id",
+  "machine_id",
+  "hw_serial",
+  "service_station_number",
+  "authorized_amount",
+  "settled_amount",
+  "currency",
+  "card_last4",
+  "card_hash",
+  "overdue",
+  "last_sequence",
+  "snapshot",
+  "created_at",
+  "updated_at",
+] as const;
+const IMMUTABLE = new Set(["id", "tenant_id", "created_at"]);
+
+/** Idempotent, and an older snapshot never overwrites a newer one, so replays and reordering are harmless. */
+const UPSERT_SESSION = `INSERT INTO sessions (${SESSION_COLUMNS.join(", ")}) VALUES (${SESSION_COLUMNS.map(() => "?").join(", ")})
+ON CONFLICT (id) DO UPDATE SET ${SESSION_COLUMNS.filter((c) => !IMMUTABLE.has(c)).map((c) => `${c} = excluded.${c}`).join(", ")}
+WHERE sessions.last_sequence <= excluded.last_sequence`;
+
+const INSERT_EVENT = `INSERT INTO session_events (id, tenant_id, session_id, sequence, type, body, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+
+const query = (sql: string, params: unknown[]): SqlQuery => ({ toSQL: () => ({ sql, params }) });
+
+/** The D1 write of a session's current state. */
+export function sessionUpsert(record: SessionRecord, lastSequence: number): SqlQuery {
+  return query(UPSERT_SESSION, [
+    record.id,
+    record.tenantId,
+    record.flow,
+    record.status,
+    record.nayaxTransactionId,
+    record.siteId,
+    record.machineId,
+    record.hwSerial,
+    record.serviceStationNumber,
+    record.authorizedAmount,
+    record.settledAmount,
+    record.currency,
+    record.card?.last4 ?? null,
+    record.card?.hash?.toLowerCase() ?? null,
+    record.overdue ? 1 : 0,
     lastSequence,
-    snapshot: JSON.stringify(viewOf(record)),
-    createdAt: Date.parse(record.createdAt),
-    updatedAt: Date.parse(record.updatedAt),
-  };
-  const { id: _id, tenantId: _tenant, createdAt: _created, ...changes } = row;
-  return db
-    .insert(sessions)
-    .values(row)
-    .onConflictDoUpdate({ target: sessions.id, set: changes, setWhere: sql`${sessions.lastSequence} <= excluded.last_sequence` });
+    JSON.stringify(viewOf(record)),
+    Date.parse(record.createdAt),
+    Date.parse(record.updatedAt),
+  ]);
 }
 
 /** The D1 write of one event of the session (ignored when it is already there). */
-export function eventInsert(db: Database, record: SessionRecord, event: { id: string; type: string; sequence: number; body: string; createdAt: number }) {
-  return db
-    .insert(sessionEvents)
-    .values({ id: event.id, tenantId: record.tenantId, sessionId: record.id, sequence: event.sequence, type: event.type, body: event.body, createdAt: event.createdAt })
-    .onConflictDoNothing();
+export function eventInsert(record: SessionRecord, event: { id: string; type: string; sequence: number; body: string; createdAt: number }): SqlQuery {
+  return query(INSERT_EVENT, [event.id, record.tenantId, record.id, event.sequence, event.type, event.body, event.createdAt]);
 }

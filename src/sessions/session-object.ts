@@ -59,7 +59,7 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS events (
      sequence INTEGER PRIMARY KEY,
-     id TEXT NOT NULL UNIQUE,
+     id TEXT NOT NULL,
      type TEXT NOT NULL,
      body TEXT NOT NULL,
      created_at INTEGER NOT NULL
@@ -596,9 +596,9 @@ export class SessionObject extends DurableObject<Env> {
           text,
           at.getTime(),
         );
-        this.outbox.add(eventInsert(this.db, next, { id: body.id, type, sequence, body: text, createdAt: at.getTime() }));
+        this.outbox.add(eventInsert(next, { id: body.id, type, sequence, body: text, createdAt: at.getTime() }));
       }
-      this.outbox.add(sessionUpsert(this.db, next, this.lastSequence));
+      this.outbox.add(sessionUpsert(next, this.lastSequence));
     });
     this.record = next;
     this.wake();
