@@ -190,8 +190,23 @@ export function paths(value: unknown, prefix: Path = []): Path[] {
   return entries.flatMap(([key, child]) => [[...prefix, key], ...paths(child, [...prefix, key])]);
 }
 
-function clone<T>(value: T): T {
-  return structuredClone(value);
+const isRawJson = (JSON as unknown as { isRawJSON(value: unknown): boolean }).isRawJSON;
+
+/**
+ * A deep copy of a seed in which `JSON.rawJSON` literals (the sim/drive.ts builders write
+ * amounts that way) become {@link RawLiteral}s, which survive copying and printing.
+ */
+export function clone<T>(value: T): T {
+  if (isRawJson(value)) return raw((value as unknown as { rawJSON: string }).rawJSON) as T;
+  if (Array.isArray(value)) return value.map(clone) as T;
+  if (typeof value === "object" && value !== null) {
+    const copy: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) {
+      Object.defineProperty(copy, key, { value: clone(child), enumerable: true, configurable: true, writable: true });
+    }
+    return copy as T;
+  }
+  return value;
 }
 
 function setAt(root: Record<string, unknown>, path: Path, change: { value: unknown } | "remove"): void {
@@ -221,7 +236,7 @@ export function applyPlan(seed: Record<string, unknown>, plan: BodyPlan): string
     case "text":
       return plan.text;
     case "truncate": {
-      const text = toText(seed);
+      const text = toText(clone(seed));
       return text.slice(0, plan.at % Math.max(text.length, 1));
     }
     case "mutate": {

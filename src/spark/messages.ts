@@ -190,107 +190,133 @@ export type Inbound<M extends InboundMethod> = z.output<(typeof inboundSchemas)[
 
 // ---------------------------------------------------------------- gateway → Spark (answers)
 
+/**
+ * A money literal the gateway sends: a {@link JSON.rawJSON} value when built (so `0.30` goes out
+ * as `0.3`, never as a float artifact), or its source text once parsed back with `parseSparkJson`.
+ */
+export const WireAmount = z.custom<unknown>(
+  (value) => typeof value === "string" || typeof value === "number" || (typeof value === "object" && value !== null && JSON.isRawJSON(value)),
+  "must be an exact money literal",
+);
+
 /** Spark-shaped status we send; `ErrorDescription` names what is wrong. */
-export interface StatusOut {
-  Verdict: "Approved" | "Declined";
-  StatusMessage?: string;
-  ErrorDescription?: string;
-  ErrorCode?: number;
-}
+export const StatusOut = z.object({
+  Verdict: z.enum(["Approved", "Declined"]),
+  StatusMessage: z.string().optional(),
+  ErrorDescription: z.string().optional(),
+  ErrorCode: z.int().optional(),
+});
+export type StatusOut = z.infer<typeof StatusOut>;
 
-export interface TransactionNotifyAnswer {
-  NayaxTransactionId: number;
-  SparkTransactionId: string;
-  HwSerial: string;
-  MachineId: number;
-  SiteId: number;
-  ServiceStationNumber: string | null;
-  Status: StatusOut;
-}
+/** Answer to TransactionNotify (seed 001): the echo and the verdict. */
+export const TransactionNotifyAnswer = z.object({
+  NayaxTransactionId: z.int(),
+  SparkTransactionId: z.string(),
+  HwSerial: z.string(),
+  MachineId: z.int(),
+  SiteId: z.int(),
+  ServiceStationNumber: z.string().nullable(),
+  Status: StatusOut,
+});
+export type TransactionNotifyAnswer = z.infer<typeof TransactionNotifyAnswer>;
 
-export interface StopCallbackAnswer {
-  Status: StatusOut;
-  SparkTransactionId: string | null;
-  ServiceStationNumber: string | null;
-}
+/** Answer to StopCallback (seed 002). */
+export const StopCallbackAnswer = z.object({
+  Status: StatusOut,
+  SparkTransactionId: z.string().nullable(),
+  ServiceStationNumber: z.string().nullable(),
+});
+export type StopCallbackAnswer = z.infer<typeof StopCallbackAnswer>;
 
-export interface StopNotifyAnswer {
-  SparkTransactionId: string | null;
-  NayaxTransactionId: number | null;
-  SiteId: number | null;
-  StopSiteId: number;
-  MachineId: number;
-  HwSerial: string;
-  MachineAuTime: string | null;
-  Status: StatusOut;
-}
+/** Answer to StopNotify: the matched session's identifiers (spark-api.md §2.12). */
+export const StopNotifyAnswer = z.object({
+  SparkTransactionId: z.string().nullable(),
+  NayaxTransactionId: z.int().nullable(),
+  SiteId: z.int().nullable(),
+  StopSiteId: z.int(),
+  MachineId: z.int(),
+  HwSerial: z.string(),
+  MachineAuTime: z.string().nullable(),
+  Status: StatusOut,
+});
+export type StopNotifyAnswer = z.infer<typeof StopNotifyAnswer>;
 
-export interface InfoQueryAnswer {
-  SparkTransactionId: string | null;
-  HwSerial: string;
-  MachineId: number;
-  ServiceStationNumber: string | null;
-  SiteId: number;
-  ServiceStationAvailability: 1 | 2 | 3;
-  PosDisplay?: string;
-  /** A {@link JSON.rawJSON} money literal. */
-  Amount: unknown;
-  Status: StatusOut;
-}
+/** Answer to InfoQuery and AvailabilityCheck (spark-api.md §2.7). */
+export const InfoQueryAnswer = z.object({
+  SparkTransactionId: z.string().nullable(),
+  HwSerial: z.string(),
+  MachineId: z.int(),
+  ServiceStationNumber: z.string().nullable(),
+  SiteId: z.int(),
+  ServiceStationAvailability: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+  PosDisplay: z.string().optional(),
+  Amount: WireAmount,
+  Status: StatusOut,
+});
+export type InfoQueryAnswer = z.infer<typeof InfoQueryAnswer>;
 
-export interface StartSessionAnswer {
-  Cipher: string;
-  SparkTransactionId: string;
-  Status: StatusOut;
-}
+/** Answer to StartSession: the cipher and the new session's id (spark-api.md §2.6). */
+export const StartSessionAnswer = z.object({
+  Cipher: z.string(),
+  SparkTransactionId: z.string(),
+  Status: StatusOut,
+});
+export type StartSessionAnswer = z.infer<typeof StartSessionAnswer>;
 
-export interface AckAnswer {
-  SparkTransactionId: string;
-  Status: StatusOut;
-}
+/** Answer to TransactionCallback, DeclineCallback and TimeoutCallback ("a simple 200 OK is sufficient"). */
+export const AckAnswer = z.object({
+  SparkTransactionId: z.string(),
+  Status: StatusOut,
+});
+export type AckAnswer = z.infer<typeof AckAnswer>;
 
 // ---------------------------------------------------------------- gateway → Spark (requests) and Spark's answers
 
 /** Terminal addressing on gateway → Spark calls: 1 = HW serial, 2 = Nayax machine id. */
 export const TerminalIdType = { HwSerial: 1, MachineId: 2 } as const;
+const TerminalIdTypeSchema = z.union([z.literal(1), z.literal(2)]);
 
-export interface StartAuthenticationRequest {
-  TokenId: number;
-  TerminalId: string;
-  TerminalIdType: 1 | 2;
-  Random: string;
-  Cipher: string;
-  SparkTransactionId: string;
-}
+/** First call of Remote Start (spark-api.md §2.1); `SparkTransactionId` is required under authentication v2. */
+export const StartAuthenticationRequest = z.object({
+  TokenId: z.int(),
+  TerminalId: z.string().max(255),
+  TerminalIdType: TerminalIdTypeSchema,
+  Random: z.string().length(17),
+  Cipher: z.string().min(1),
+  SparkTransactionId: z.string().regex(GUID),
+});
+export type StartAuthenticationRequest = z.infer<typeof StartAuthenticationRequest>;
 export const StartAuthenticationResponse = z.object({
   HashedSparkTransactionId: z.string().nullish(),
   Status,
 });
 
-export interface TriggerTransactionRequest {
-  SparkTransactionId: string;
-  TerminalId: string;
-  TerminalIdType: 1 | 2;
-  /** {@link JSON.rawJSON} literal. */
-  Amount: unknown;
-  PosDisplay?: string;
-  TransactionTimeout: number;
-}
+/** Wakes the terminal with the amount to hold (spark-api.md §2.2). */
+export const TriggerTransactionRequest = z.object({
+  SparkTransactionId: z.string().regex(GUID),
+  TerminalId: z.string().max(255),
+  TerminalIdType: TerminalIdTypeSchema,
+  Amount: WireAmount,
+  PosDisplay: z.string().optional(),
+  TransactionTimeout: z.int().min(1).max(32_767),
+});
+export type TriggerTransactionRequest = z.infer<typeof TriggerTransactionRequest>;
 export const TriggerTransactionResponse = z.object({
   SparkTransactionId: z.string().nullish(),
   Status,
 });
 
-export interface SettlementRequest {
-  NayaxTransactionId: number;
-  SparkTransactionId: string;
-  SiteId: number;
-  TerminalId: string;
-  TerminalIdType: 1 | 2;
-  /** {@link JSON.rawJSON} literal. */
-  Amount: unknown;
-  EReceiptData?: string;
-}
+/** The final amount of a pre-authorization (spark-api.md §2.9, seed 003). */
+export const SettlementRequest = z.object({
+  NayaxTransactionId: z.int(),
+  SparkTransactionId: z.string().regex(GUID),
+  SiteId: z.int(),
+  TerminalId: z.string().max(255),
+  TerminalIdType: TerminalIdTypeSchema,
+  Amount: WireAmount,
+  EReceiptData: z.string().optional(),
+});
+export type SettlementRequest = z.infer<typeof SettlementRequest>;
 export const SettlementResponse = z.object({
   SparkTransactionId: z.string().nullish(),
   Status,
@@ -307,19 +333,20 @@ export const SettlementResponse = z.object({
   Amount: MajorAmount.nullish(),
 });
 
-export interface CancelTransactionRequest {
-  NayaxTransactionId: number;
-  SparkTransactionId: string;
-  SiteId: number;
-  MachineAuTime: string;
-  TerminalId: string;
-  TerminalIdType: 1 | 2;
-  CancellationType: 1 | 2;
-  /** {@link JSON.rawJSON} literal. */
-  CancelAmount: unknown;
-  ReasonCode: number;
-  ReasonText?: string;
-}
+/** Releases a hold (type 1) or voids a pre-selection (type 2) (spark-api.md §2.10). */
+export const CancelTransactionRequest = z.object({
+  NayaxTransactionId: z.int(),
+  SparkTransactionId: z.string().regex(GUID),
+  SiteId: z.int(),
+  MachineAuTime: z.string().regex(/^\d{17}$/),
+  TerminalId: z.string().max(255),
+  TerminalIdType: TerminalIdTypeSchema,
+  CancellationType: z.union([z.literal(1), z.literal(2)]),
+  CancelAmount: WireAmount,
+  ReasonCode: z.int(),
+  ReasonText: z.string().optional(),
+});
+export type CancelTransactionRequest = z.infer<typeof CancelTransactionRequest>;
 export const CancelTransactionResponse = z.object({
   SparkTransactionId: z.string().nullish(),
   Status,
