@@ -13,8 +13,14 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+/** Decodes standard base64; throws `Error("invalid base64")` on anything else. */
 export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
+  let binary: string;
+  try {
+    binary = atob(text);
+  } catch {
+    throw new Error("invalid base64");
+  }
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
@@ -24,7 +30,7 @@ function toBase64Url(bytes: Uint8Array): string {
   return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** Lowercase hex SHA-256 of a UTF-8 string. */
+/** Lowercase hex SHA-256 of a UTF-8 string (Workers and Node alike). */
 export async function sha256Hex(text: string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
@@ -39,16 +45,17 @@ export function randomId(prefix: string): string {
   return randomToken(prefix, 16);
 }
 
-/** Compares two strings without leaking where they differ. */
+/**
+ * Compares two strings without an early exit, so the time taken does not reveal how long a
+ * matching prefix was. Plain JavaScript, so it runs in Node (the simulator) as in Workers.
+ */
 export function timingSafeEqualText(a: string, b: string): boolean {
   const left = encoder.encode(a);
   const right = encoder.encode(b);
-  if (left.byteLength !== right.byteLength) {
-    // Still spend the comparison so length is the only thing a caller can learn.
-    crypto.subtle.timingSafeEqual(left, left);
-    return false;
-  }
-  return crypto.subtle.timingSafeEqual(left, right);
+  let diff = left.length ^ right.length;
+  const length = Math.max(left.length, right.length);
+  for (let i = 0; i < length; i++) diff |= (left[i] ?? 0) ^ (right[i] ?? 0);
+  return diff === 0;
 }
 
 /** Seals and opens secrets at rest with AES-256-GCM under the Worker secret `ENCRYPTION_KEY`. */

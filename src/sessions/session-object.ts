@@ -15,6 +15,7 @@ import type {
 } from "./model";
 import { formatMoney, moneyOf } from "../lib/money";
 import { SparkError } from "../spark/client";
+import { timingSafeEqualHex } from "../spark/signature";
 import { deviceTimeOf } from "../spark/time";
 import { badGateway, sparkClientFor, sparkFailure } from "./spark-calls";
 import { sessionEvent } from "./events";
@@ -255,7 +256,7 @@ export class SessionObject extends DurableObject<Env> {
     if (!existing) return { kind: "not_found" };
     if (existing.tenantId !== cmd.tenantId) return { kind: "wrong_tenant" };
     const declined = (message: string): CallbackResult<StopOutcome> => ({ kind: "ok", answer: { approved: false, message, session: existing } });
-    if (cmd.cardHash && existing.card?.hash && !timingSafeSame(cmd.cardHash, existing.card.hash)) {
+    if (cmd.cardHash && existing.card?.hash && !timingSafeEqualHex(cmd.cardHash, existing.card.hash)) {
       return declined("Card does not match the session");
     }
     if (existing.status === "stop_requested") return { kind: "ok", answer: { approved: true, message: "No Errors", session: existing } };
@@ -672,9 +673,4 @@ function verdictOf(record: SessionRecord): VerdictOutcome {
   return { approved: record.verdict?.approved ?? false, message: record.verdict?.message ?? "", session: record };
 }
 
-function timingSafeSame(a: string, b: string): boolean {
-  const left = new TextEncoder().encode(a.toLowerCase());
-  const right = new TextEncoder().encode(b.toLowerCase());
-  return left.byteLength === right.byteLength && crypto.subtle.timingSafeEqual(left, right);
-}
 

@@ -7,6 +7,7 @@
  * the minute), so ECB's block-repetition leak reveals nothing useful here.
  */
 import { ecb } from "@noble/ciphers/aes.js";
+import { fromBase64, toBase64 } from "../lib/crypto";
 import { cipherTime } from "./time";
 
 /** Length of `Random`: Spark's documented 17-character random (plaintext positions 38–54). */
@@ -88,7 +89,7 @@ export function buildCipher({ sparkTransactionId, random, secretToken, now = new
     throw new Error(`Random must be ${RANDOM_LENGTH} characters without "="`);
   }
   const plaintext = `${sparkTransactionId}=${random}${cipherTime(now)}`;
-  return bytesToBase64(ecb(cipherKey(secretToken)).encrypt(encoder.encode(plaintext)));
+  return toBase64(ecb(cipherKey(secretToken)).encrypt(encoder.encode(plaintext)));
 }
 
 /** What a cipher carries, as read by {@link openCipher}. */
@@ -108,7 +109,7 @@ export interface OpenedCipher {
 export function openCipher(cipher: string, secretToken: string): OpenedCipher | null {
   let plaintext: string;
   try {
-    const bytes = base64ToBytes(cipher);
+    const bytes = fromBase64(cipher);
     plaintext = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(ecb(cipherKey(secretToken)).decrypt(bytes));
   } catch {
     return null;
@@ -135,17 +136,3 @@ export function cipherTimestampToDate(timestamp: string): Date | null {
   return date;
 }
 
-/** Standard Base64 (with padding) of raw bytes. */
-function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-/** Decodes standard Base64; throws on anything else. */
-function base64ToBytes(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}

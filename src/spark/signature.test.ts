@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hashSparkTransactionId, sha256Hex, timingSafeEqualHex, timingSafeEqualString, transactionSignature } from "./signature";
+import { sha256Hex, timingSafeEqualText as timingSafeEqualString } from "../lib/crypto";
+import { hashSparkTransactionId, timingSafeEqualHex, transactionSignature } from "./signature";
 
 describe("Spark v2 signature", () => {
   it("matches the documented TransactionSignature example (spark-api.md §1.6)", async () => {

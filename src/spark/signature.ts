@@ -3,15 +3,7 @@
  * runs in Workers, Node and the simulator.
  */
 
-const encoder = new TextEncoder();
-
-/** Lowercase hex SHA-256 of the UTF-8 bytes of `text`. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-  let hex = "";
-  for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
-  return hex;
-}
+import { sha256Hex, timingSafeEqualText } from "../lib/crypto";
 
 /**
  * The `TransactionSignature` header of authentication v2:
@@ -30,21 +22,7 @@ export function hashSparkTransactionId(sparkTransactionId: string): Promise<stri
   return sha256Hex(sparkTransactionId);
 }
 
-/**
- * Compares two strings without an early exit, so the time taken does not reveal how long a
- * matching prefix was (for signatures and shared secrets). Lengths are not secret here: every
- * compared value has a fixed, public length.
- */
-export function timingSafeEqualString(a: string, b: string): boolean {
-  const left = encoder.encode(a);
-  const right = encoder.encode(b);
-  let diff = left.length ^ right.length;
-  const length = Math.max(left.length, right.length);
-  for (let i = 0; i < length; i++) diff |= (left[i] ?? 0) ^ (right[i] ?? 0);
-  return diff === 0;
-}
-
-/** {@link timingSafeEqualString} for hex digests, ignoring letter case (`AB` equals `ab`). */
+/** A constant-time comparison of hex digests, ignoring letter case (`AB` equals `ab`). */
 export function timingSafeEqualHex(a: string, b: string): boolean {
-  return timingSafeEqualString(a.toLowerCase(), b.toLowerCase());
+  return timingSafeEqualText(a.toLowerCase(), b.toLowerCase());
 }

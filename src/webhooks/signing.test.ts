@@ -1,10 +1,9 @@
+import { fromBase64, toBase64 } from "../lib/crypto";
 import { describe, it, expect } from "vitest";
 import { Webhook } from "standardwebhooks";
 import {
   WEBHOOK_SECRET_BYTES,
   WEBHOOK_USER_AGENT,
-  base64ToBytes,
-  bytesToBase64,
   decodeWebhookSecret,
   generateWebhookSecret,
   signWebhook,
@@ -36,11 +35,11 @@ describe("generateWebhookSecret", () => {
 describe("base64 helpers", () => {
   it("round-trip every byte value", () => {
     const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
-    expect(base64ToBytes(bytesToBase64(bytes))).toEqual(bytes);
+    expect(fromBase64(toBase64(bytes))).toEqual(bytes);
   });
 
   it("reject invalid base64", () => {
-    expect(() => base64ToBytes("not base64!")).toThrow(/invalid base64/);
+    expect(() => fromBase64("not base64!")).toThrow(/invalid base64/);
   });
 });
 

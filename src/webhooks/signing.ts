@@ -6,6 +6,8 @@
  * `scripts/receiver.ts` (both through the reference `standardwebhooks` library).
  */
 
+import { fromBase64, toBase64 } from "../lib/crypto";
+
 /** Prefix of every webhook secret; Standard Webhooks libraries strip it before base64-decoding. */
 export const WEBHOOK_SECRET_PREFIX = "whsec_";
 
@@ -30,34 +32,11 @@ export interface SignWebhookArgs {
   secrets: readonly string[];
 }
 
-/** Standard base64 (with padding) of raw bytes. */
-export function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-/**
- * Decodes standard base64.
- * @throws {Error} when the text is not valid base64.
- */
-export function base64ToBytes(text: string): Uint8Array {
-  let binary: string;
-  try {
-    binary = atob(text);
-  } catch {
-    throw new Error("invalid base64");
-  }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
 /** A fresh webhook secret: `"whsec_" + base64(32 random bytes)` from the CSPRNG. */
 export function generateWebhookSecret(): string {
   const bytes = new Uint8Array(WEBHOOK_SECRET_BYTES);
   crypto.getRandomValues(bytes);
-  return WEBHOOK_SECRET_PREFIX + bytesToBase64(bytes);
+  return WEBHOOK_SECRET_PREFIX + toBase64(bytes);
 }
 
 /**
@@ -69,14 +48,14 @@ export function decodeWebhookSecret(secret: string): Uint8Array {
   if (!secret.startsWith(WEBHOOK_SECRET_PREFIX)) {
     throw new Error(`webhook secret must start with "${WEBHOOK_SECRET_PREFIX}"`);
   }
-  const key = base64ToBytes(secret.slice(WEBHOOK_SECRET_PREFIX.length));
+  const key = fromBase64(secret.slice(WEBHOOK_SECRET_PREFIX.length));
   if (key.length === 0) throw new Error("webhook secret is empty");
   return key;
 }
 
 async function hmacSha256Base64(key: Uint8Array, message: Uint8Array): Promise<string> {
   const cryptoKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return bytesToBase64(new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, message)));
+  return toBase64(new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, message)));
 }
 
 /**
