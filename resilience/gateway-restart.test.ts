@@ -86,7 +86,7 @@ describe("gateway restart mid-delivery, same STATE_DIR", () => {
       expect(new Set(listed.map((e) => e.id))).toEqual(new Set(timeline.map((e) => e.id)));
     }
     const list = await gw.api("GET", "/v1/sessions?limit=50");
-    expect(list.status).toBe(200);
+    expect(list.status, list.text).toBe(200);
     const byId = new Map((list.json.data as Array<{ id: string; status: string }>).map((x) => [x.id, x.status]));
     for (const s of sessions) expect(byId.get(s.id)).toBe(expected.get(s.id)!.status);
 

@@ -1,11 +1,8 @@
 import { ApiError } from "../lib/errors";
 
-/** A position in a newest-first list: the last row's time and id. Opaque to clients. */
-export interface Cursor {
-  createdAt: number;
-  id: string;
-}
+import type { Cursor } from "../db/paging";
 
+/** A cursor as clients see it: opaque text. */
 export function encodeCursor(cursor: Cursor | null): string | null {
   if (!cursor) return null;
   return btoa(JSON.stringify([cursor.createdAt, cursor.id])).replace(/=+$/, "");

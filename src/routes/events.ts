@@ -1,6 +1,7 @@
 /** Tenant API: events, their delivery attempts, and redelivery. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, lt, or } from "drizzle-orm";
+import { and, asc, desc, eq } from "drizzle-orm";
+import { after, paginate } from "../db/paging";
 import { database } from "../db/client";
 import { deliveryAttempts, sessionEvents } from "../db/schema";
 import { sealerFor } from "../lib/crypto";
@@ -89,20 +90,13 @@ eventRoutes
           eq(sessionEvents.tenantId, c.get("tenant").id),
           q.sessionId ? eq(sessionEvents.sessionId, q.sessionId.toLowerCase()) : undefined,
           q.type ? eq(sessionEvents.type, q.type) : undefined,
-          cursor ? or(lt(sessionEvents.createdAt, cursor.createdAt), and(eq(sessionEvents.createdAt, cursor.createdAt), lt(sessionEvents.id, cursor.id))) : undefined,
+          after(cursor, sessionEvents.createdAt, sessionEvents.id),
         ),
       )
       .orderBy(desc(sessionEvents.createdAt), desc(sessionEvents.id))
       .limit(q.limit + 1);
-    const pageRows = rows.slice(0, q.limit);
-    const last = pageRows[pageRows.length - 1];
-    return c.json(
-      {
-        data: pageRows.map((r) => JSON.parse(r.body) as z.infer<typeof Event>),
-        nextCursor: encodeCursor(rows.length > q.limit && last ? { createdAt: last.createdAt, id: last.id } : null),
-      },
-      200,
-    );
+    const { page: found, next } = paginate(rows, q.limit);
+    return c.json({ data: found.map((r) => JSON.parse(r.body) as z.infer<typeof Event>), nextCursor: encodeCursor(next) }, 200);
   })
   .openapi(routes.read, async (c) => {
     const row = await ownedEvent(c.env, c.get("tenant").id, c.req.valid("param").id);

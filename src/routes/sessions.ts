@@ -1,7 +1,8 @@
 /** Tenant API: sessions. Reads of one session come from its object (authoritative); lists from D1. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, lte, or } from "drizzle-orm";
+import { and, desc, eq, gte, lte } from "drizzle-orm";
 import { database } from "../db/client";
+import { after, paginate } from "../db/paging";
 import { sessions } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
 import { SESSION_STATUSES } from "../sessions/model";
@@ -152,20 +153,13 @@ sessionRoutes
           q.overdue !== undefined ? eq(sessions.overdue, q.overdue === "true") : undefined,
           q.from !== undefined ? gte(sessions.createdAt, q.from) : undefined,
           q.to !== undefined ? lte(sessions.createdAt, q.to) : undefined,
-          cursor ? or(lt(sessions.createdAt, cursor.createdAt), and(eq(sessions.createdAt, cursor.createdAt), lt(sessions.id, cursor.id))) : undefined,
+          after(cursor, sessions.createdAt, sessions.id),
         ),
       )
       .orderBy(desc(sessions.createdAt), desc(sessions.id))
       .limit(q.limit + 1);
-    const pageRows = rows.slice(0, q.limit);
-    const last = pageRows[pageRows.length - 1];
-    return c.json(
-      {
-        data: pageRows.map((r) => JSON.parse(r.snapshot) as z.infer<typeof Session>),
-        nextCursor: encodeCursor(rows.length > q.limit && last ? { createdAt: last.createdAt, id: last.id } : null),
-      },
-      200,
-    );
+    const { page: found, next } = paginate(rows, q.limit);
+    return c.json({ data: found.map((r) => JSON.parse(r.snapshot) as z.infer<typeof Session>), nextCursor: encodeCursor(next) }, 200);
   })
   .openapi(routes.read, async (c) => {
     const id = c.req.valid("param").id.toLowerCase();

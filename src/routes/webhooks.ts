@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gte, inArray } from "drizzle-orm";
 import { database } from "../db/client";
+import { paginate } from "../db/paging";
 import { deliveries, sessionEvents, webhookEndpoints } from "../db/schema";
 import { randomId, sealerFor } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
@@ -121,9 +122,8 @@ webhookRoutes
   .openapi(routes.list, async (c) => {
     const q = c.req.valid("query");
     const rows = await listEndpoints(database(c.env.DB), c.get("tenant").id, q.limit, decodeCursor(q.cursor));
-    const pageRows = rows.slice(0, q.limit);
-    const last = pageRows[pageRows.length - 1];
-    return c.json({ data: pageRows.map(endpointView), nextCursor: encodeCursor(rows.length > q.limit && last ? { createdAt: last.createdAt, id: last.id } : null) }, 200);
+    const { page: found, next } = paginate(rows, q.limit);
+    return c.json({ data: found.map(endpointView), nextCursor: encodeCursor(next) }, 200);
   })
   .openapi(routes.create, async (c) => {
     const db = database(c.env.DB);

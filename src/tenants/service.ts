@@ -1,6 +1,8 @@
 /** Onboarding and managing tenants: records, claims, credentials. Secrets are shown once. */
-import { and, asc, desc, eq, gt, inArray, isNull, lt, or } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNull, or } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { after, paginate } from "../db/paging";
+import type { Cursor } from "../db/paging";
 import { credentials, machineClaims, siteClaims, tenants } from "../db/schema";
 import { ApiError, conflict, notFound } from "../lib/errors";
 import type { Sealer } from "../lib/crypto";
@@ -167,17 +169,15 @@ export async function getTenant(db: Database, id: string): Promise<TenantView> {
   };
 }
 
-export async function listTenants(db: Database, limit: number, cursor: { createdAt: number; id: string } | null) {
+export async function listTenants(db: Database, limit: number, cursor: Cursor | null) {
   const rows = await db
     .select({ id: tenants.id, createdAt: tenants.createdAt })
     .from(tenants)
-    .where(cursor ? or(lt(tenants.createdAt, cursor.createdAt), and(eq(tenants.createdAt, cursor.createdAt), lt(tenants.id, cursor.id))) : undefined)
+    .where(after(cursor, tenants.createdAt, tenants.id))
     .orderBy(desc(tenants.createdAt), desc(tenants.id))
     .limit(limit + 1);
-  const page = rows.slice(0, limit);
-  const data = await Promise.all(page.map((r) => getTenant(db, r.id)));
-  const last = page[page.length - 1];
-  return { data, next: rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null };
+  const { page, next } = paginate(rows, limit);
+  return { data: await Promise.all(page.map((r) => getTenant(db, r.id))), next };
 }
 
 export interface TenantUpdate {

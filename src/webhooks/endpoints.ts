@@ -1,6 +1,8 @@
 /** Tenants' webhook endpoints in D1. Signing secrets are sealed at rest, shown once. */
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { after } from "../db/paging";
+import type { Cursor } from "../db/paging";
 import { webhookEndpoints } from "../db/schema";
 import type { Sealer } from "../lib/crypto";
 import { randomId } from "../lib/crypto";
@@ -73,16 +75,14 @@ export async function newEndpoint(
   return { insert: db.insert(webhookEndpoints).values(row), view: endpointView(row), secret };
 }
 
-export async function listEndpoints(db: Database, tenantId: string, limit: number, cursor: { createdAt: number; id: string } | null) {
+export async function listEndpoints(db: Database, tenantId: string, limit: number, cursor: Cursor | null) {
   const rows = await db
     .select()
     .from(webhookEndpoints)
     .where(
       and(
         eq(webhookEndpoints.tenantId, tenantId),
-        cursor
-          ? or(lt(webhookEndpoints.createdAt, cursor.createdAt), and(eq(webhookEndpoints.createdAt, cursor.createdAt), lt(webhookEndpoints.id, cursor.id)))
-          : undefined,
+        after(cursor, webhookEndpoints.createdAt, webhookEndpoints.id),
       ),
     )
     .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id))
