@@ -3,27 +3,16 @@
  * then the same StopCallback 20 times concurrently: every copy is answered 200 with the same
  * answer, and exactly one event (and one webhook, per webhook-id) comes of each burst.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Gateway, Receiver, expectTimeline, newSession, notifyBody, sleep, stopBody } from "./support";
+import { describe, expect, it } from "vitest";
+import { useGateway, expectTimeline, newSession, notifyBody, sleep, stopBody } from "./support";
 
 const COPIES = 20;
 
 describe("concurrent duplicate callbacks", () => {
-  let gw: Gateway;
-  const receiver = new Receiver();
-
-  beforeAll(async () => {
-    await receiver.listen();
-    gw = await Gateway.launch();
-    await gw.addEndpoint(receiver);
-  });
-
-  afterAll(async () => {
-    await gw?.dispose();
-    await receiver.close();
-  });
+  const h = useGateway();
 
   it("20 identical TransactionNotify, then 20 identical StopCallback: one event each, one webhook each", async () => {
+    const { gw, receiver } = h;
     // Three sessions, one after the other, each hit by its own bursts.
     for (let round = 0; round < 3; round++) {
       const s = newSession();

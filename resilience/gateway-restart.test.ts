@@ -6,29 +6,18 @@
  * sessions and their timelines read back exactly as they were before the restart: the Durable
  * Object storage and D1 survived.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Gateway, Receiver, authorize, expectTimeline, newSession, settle, sleep, stop, waitUntil } from "./support";
+import { describe, expect, it } from "vitest";
+import { useGateway, authorize, expectTimeline, newSession, settle, sleep, stop, waitUntil } from "./support";
 import type { SessionWithEvents } from "./support";
 
 /** Thirty retries about a second apart: the restart (~10–20 s) must not exhaust them. */
 const RETRY_SCHEDULE = Array(30).fill("1").join(",");
 
 describe("gateway restart mid-delivery, same STATE_DIR", () => {
-  let gw: Gateway;
-  const receiver = new Receiver();
-
-  beforeAll(async () => {
-    await receiver.listen();
-    gw = await Gateway.launch({ env: { WEBHOOK_RETRY_SCHEDULE: RETRY_SCHEDULE } });
-    await gw.addEndpoint(receiver);
-  });
-
-  afterAll(async () => {
-    await gw?.dispose();
-    await receiver.close();
-  });
+  const h = useGateway({ env: { WEBHOOK_RETRY_SCHEDULE: RETRY_SCHEDULE } });
 
   it("delivers everything after the restart, and sessions and events read back identical", async () => {
+    const { gw, receiver } = h;
     await receiver.close();
     const sessions = Array.from({ length: 6 }, () => newSession());
     const expected = new Map<string, { status: string; types: string[] }>();
@@ -97,8 +86,10 @@ describe("gateway restart mid-delivery, same STATE_DIR", () => {
   });
 
   it("survives a hard kill (SIGKILL of the whole process group) with deliveries in flight", async () => {
+    const { gw, receiver } = h;
     // The receiver takes the requests and never answers: at the kill, each session's first
     // delivery is on the wire, neither delivered nor failed.
+    if (!receiver.listening) await receiver.reopen();
     receiver.mode = "hang";
     const sessions = Array.from({ length: 3 }, () => newSession());
     const before = new Map<string, SessionWithEvents>();

@@ -3,28 +3,17 @@
  * stop, then comes back: every event of every session arrives, once per webhook-id, in order per
  * session, nothing missing, and event 2 of a session is never tried before event 1 got through.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Gateway, Receiver, authorize, expectTimeline, newSession, stop, waitUntil } from "./support";
+import { describe, expect, it } from "vitest";
+import { useGateway, authorize, expectTimeline, newSession, stop, waitUntil } from "./support";
 
 /** Fifteen retries about a second apart (±20 %): far more than the outage needs, so nothing is given up. */
 const RETRY_SCHEDULE = Array(15).fill("1").join(",");
 
 describe("receiver down, then up", () => {
-  let gw: Gateway;
-  const receiver = new Receiver();
-
-  beforeAll(async () => {
-    await receiver.listen();
-    gw = await Gateway.launch({ env: { WEBHOOK_RETRY_SCHEDULE: RETRY_SCHEDULE } });
-    await gw.addEndpoint(receiver);
-  });
-
-  afterAll(async () => {
-    await gw?.dispose();
-    await receiver.close();
-  });
+  const h = useGateway({ env: { WEBHOOK_RETRY_SCHEDULE: RETRY_SCHEDULE } });
 
   it("delivers every event of 10 sessions, in order, once the receiver recovers", async () => {
+    const { gw, receiver } = h;
     receiver.mode = "fail";
     const sessions = Array.from({ length: 10 }, () => newSession());
     await Promise.all(sessions.map((s) => authorize(gw, s)));

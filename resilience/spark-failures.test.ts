@@ -3,31 +3,20 @@
  * recovers. Each failure is a 502 carrying `error.spark`, emits `session.settlement_failed`, and
  * leaves the session settleable; the next settle succeeds, and the timeline stays gapless.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Gateway, Receiver, authorize, expectTimeline, newSession, stop } from "./support";
+import { describe, expect, it } from "vitest";
+import { useGateway, authorize, expectTimeline, newSession, stop } from "./support";
 
 const SPARK_TIMEOUT_MS = 1_000;
 const SPARK_DELAY_MS = 2_500;
 
 describe("Spark failing on Settlement, then recovering", () => {
-  let gw: Gateway;
-  const receiver = new Receiver();
-
-  beforeAll(async () => {
-    await receiver.listen();
-    gw = await Gateway.launch({ env: { SPARK_TIMEOUT_MS: String(SPARK_TIMEOUT_MS) } });
-    await gw.addEndpoint(receiver);
-  });
-
-  afterAll(async () => {
-    await gw?.dispose();
-    await receiver.close();
-  });
+  const h = useGateway({ env: { SPARK_TIMEOUT_MS: String(SPARK_TIMEOUT_MS) } });
 
   const settle = (id: string, amount: string, key?: string) =>
-    gw.api("POST", `/v1/sessions/${id}/settle`, { amount, receipt: { General: [{ Company: "Resilience" }] } }, key ? { "Idempotency-Key": key } : {});
+    h.gw.api("POST", `/v1/sessions/${id}/settle`, { amount, receipt: { General: [{ Company: "Resilience" }] } }, key ? { "Idempotency-Key": key } : {});
 
   it("HTTP 500, then a timeout, then success: 502s with error.spark, settlement_failed twice, then settled", async () => {
+    const { gw, receiver } = h;
     const s = newSession();
     await authorize(gw, s);
     expect((await stop(gw, s)).json.Status.Verdict).toBe("Approved");
@@ -81,6 +70,7 @@ describe("Spark failing on Settlement, then recovering", () => {
   });
 
   it("503, then a timeout, retried under the same Idempotency-Key, from authorized: settled at sequence 4", async () => {
+    const { gw, receiver } = h;
     const s = newSession("20.00");
     await authorize(gw, s);
     const key = `settle-${s.id}`;
@@ -102,6 +92,34 @@ describe("Spark failing on Settlement, then recovering", () => {
     expect(third.json).toMatchObject({ status: "settled", settledAmount: "7.50" });
     await expectTimeline(gw, s.id, "settled", ["session.authorized", "session.settlement_failed", "session.settlement_failed", "session.settled"]);
     expect(await gw.simRequests("Settlement", s.id)).toHaveLength(3);
+    await receiver.expectDelivered(gw, s.id);
+  });
+
+  // BUG — src/sessions/session-object.ts (settleNow) with src/spark/client.ts: the realistic form of
+  // "Spark timed out" is that Spark DID settle and only its answer was lost. The gateway then
+  // answers 502 and emits session.settlement_failed (right), but keeps the session `authorized`
+  // with no way forward: every later settle is sent to Spark again, Spark refuses it with 35
+  // "Settlement Failed: the transaction is already settled", and the gateway answers another 502
+  // and emits another settlement_failed. The card was charged; the session never reaches `settled`
+  // (and will eventually be flagged overdue). Expected: the retry reconciles the unknown outcome,
+  // e.g. by taking 35 "already settled" for the same amount after an unanswered attempt as settled.
+  // Reproduce: POST {simulator}/_sim/fail {"method":"Settlement","lostAnswer":true}, settle → 502,
+  // settle again → 502 {"spark":{"code":35,…}}. Marked `it.fails` until the gateway handles it.
+  it.fails("Spark settles but its answer is lost: a retry ends settled, charged once (BUG: stays authorized)", async () => {
+    const { gw, receiver } = h;
+    const s = newSession();
+    await authorize(gw, s);
+    await gw.sim("POST", "/_sim/fail", { method: "Settlement", lostAnswer: true });
+    const lost = await settle(s.id, "12.25");
+    expect(lost.status, lost.text).toBe(502);
+    expect(lost.json.error.spark.code).toBeNull();
+    await expectTimeline(gw, s.id, "authorized", ["session.authorized", "session.settlement_failed"]);
+
+    const retried = await settle(s.id, "12.25");
+    expect(retried.status, retried.text).toBe(200);
+    expect(retried.json).toMatchObject({ status: "settled", settledAmount: "12.25" });
+    await expectTimeline(gw, s.id, "settled", ["session.authorized", "session.settlement_failed", "session.settled"]);
+    expect((await gw.sim("GET", `/_sim/authorizations/${s.nayaxId}`)).json).toMatchObject({ settledAmount: "12.25" });
     await receiver.expectDelivered(gw, s.id);
   });
 });

@@ -11,30 +11,19 @@
  *
  * Either way Spark sees exactly one Settlement per session, and the receiver gets every event.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Gateway, Receiver, authorize, expectTimeline, newSession, settle, sleep, stop } from "./support";
+import { describe, expect, it } from "vitest";
+import { useGateway, authorize, expectTimeline, newSession, settle, sleep, stop } from "./support";
 import type { HttpAnswer, SessionSpec } from "./support";
 
 const WITH_STOP = ["session.authorized", "session.stop_requested", "session.settled"];
 const WITHOUT_STOP = ["session.authorized", "session.settled"];
 
 describe("StopCallback racing settle", () => {
-  let gw: Gateway;
-  const receiver = new Receiver();
-
-  beforeAll(async () => {
-    await receiver.listen();
-    gw = await Gateway.launch();
-    await gw.addEndpoint(receiver);
-  });
-
-  afterAll(async () => {
-    await gw?.dispose();
-    await receiver.close();
-  });
+  const h = useGateway();
 
   /** The exact end state of one raced session, whichever way the race went. */
   async function expectRaceOutcome(s: SessionSpec, stopAnswer: HttpAnswer, settleAnswer: HttpAnswer): Promise<"stop first" | "settle first"> {
+    const { gw, receiver } = h;
     expect(settleAnswer.status, settleAnswer.text).toBe(200);
     expect(settleAnswer.json).toMatchObject({ id: s.id, status: "settled", settledAmount: "12.25" });
     expect(stopAnswer.status, stopAnswer.text).toBe(200);
@@ -62,6 +51,7 @@ describe("StopCallback racing settle", () => {
   }
 
   it("fired at the same moment, 10 times: always settled, gapless, one Settlement each", async () => {
+    const { gw, receiver } = h;
     const sessions = Array.from({ length: 10 }, () => newSession());
     for (const s of sessions) await authorize(gw, s);
     const outcomes: string[] = [];
@@ -74,6 +64,7 @@ describe("StopCallback racing settle", () => {
   });
 
   it("a stop that lands while Settlement is in flight is approved and sequenced before settled", async () => {
+    const { gw, receiver } = h;
     const s = newSession();
     await authorize(gw, s);
     await gw.sim("POST", "/_sim/latency", { ms: 800 });
@@ -93,6 +84,7 @@ describe("StopCallback racing settle", () => {
   });
 
   it("5 identical settles at once while Spark is slow: one Settlement, one settled event, the same answer", async () => {
+    const { gw, receiver } = h;
     const s = newSession();
     await authorize(gw, s);
     await gw.sim("POST", "/_sim/latency", { ms: 300 });
@@ -109,6 +101,7 @@ describe("StopCallback racing settle", () => {
   });
 
   it("a stop after the settlement is declined as already ended and adds no event", async () => {
+    const { gw, receiver } = h;
     const s = newSession();
     await authorize(gw, s);
     const settleAnswer = await settle(gw, s.id, "12.25");

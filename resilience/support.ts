@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
-import { expect } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const DEMO_SITE_ID = 9000;
@@ -110,8 +110,10 @@ export interface HttpAnswer {
 }
 
 const liveGroups = new Set<number>();
-process.once("exit", () => {
-  // Last resort (a crashed worker, an interrupted run): never leave a gateway behind.
+const liveRoots = new Set<string>();
+
+/** Last resort (a crashed worker, an interrupted run): never leave a gateway, or its folder, behind. */
+function killLiveGroups(): void {
   for (const pgid of liveGroups) {
     try {
       process.kill(-pgid, "SIGKILL");
@@ -119,7 +121,18 @@ process.once("exit", () => {
       // already gone
     }
   }
-});
+  liveGroups.clear();
+  if (process.env.RESILIENCE_KEEP !== "1") for (const root of liveRoots) rmSync(root, { recursive: true, force: true });
+  liveRoots.clear();
+}
+process.once("exit", killLiveGroups);
+// The gateways run in process groups of their own, so a Ctrl-C reaches this process but not them.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    killLiveGroups();
+    process.kill(process.pid, signal);
+  });
+}
 
 function groupAlive(pgid: number): boolean {
   try {
@@ -154,6 +167,7 @@ export class Gateway {
     this.stateDir = join(this.root, "state");
     this.logFile = join(this.root, "gateway.log");
     mkdirSync(this.stateDir, { recursive: true });
+    liveRoots.add(this.root);
   }
 
   static async launch(options: GatewayOptions = {}): Promise<Gateway> {
@@ -252,11 +266,13 @@ export class Gateway {
     );
   }
 
-  async dispose(): Promise<void> {
+  /** Kills the gateway and removes its folder, unless `keep` (or RESILIENCE_KEEP=1) asks to leave it for a post-mortem. */
+  async dispose(keep = process.env.RESILIENCE_KEEP === "1"): Promise<void> {
     try {
       await this.stop();
     } finally {
-      if (process.env.RESILIENCE_KEEP === "1") console.log(`resilience: state and log kept in ${this.root}`);
+      liveRoots.delete(this.root);
+      if (keep) console.log(`resilience: state and log kept in ${this.root}`);
       else rmSync(this.root, { recursive: true, force: true });
     }
   }
@@ -340,6 +356,43 @@ export class Gateway {
       }
     });
   }
+}
+
+/** What a test file works with: its own gateway and a receiver registered as the tenant's endpoint. */
+export interface Harness {
+  gw: Gateway;
+  receiver: Receiver;
+}
+
+/**
+ * Registers the file's hooks: a fresh gateway (own STATE_DIR, own port) and a receiver before the
+ * tests, everything killed and removed after them. When a test failed, the gateway's log tail is
+ * printed and its folder kept.
+ */
+export function useGateway(options: GatewayOptions = {}): Harness {
+  const harness = { receiver: new Receiver() } as Harness;
+  let failed = false;
+  beforeAll(async () => {
+    await harness.receiver.listen();
+    harness.gw = await Gateway.launch(options);
+    await harness.gw.addEndpoint(harness.receiver);
+  });
+  beforeEach(({ task, onTestFailed }) => {
+    // An `it.fails` (a known bug) is expected to fail: that is no reason to keep the logs.
+    if (task.fails) return;
+    onTestFailed(() => {
+      failed = true;
+    });
+  });
+  afterAll(async () => {
+    try {
+      if (failed && harness.gw) console.error(harness.gw.logTail(80));
+      await harness.gw?.dispose(failed || process.env.RESILIENCE_KEEP === "1");
+    } finally {
+      await harness.receiver.close();
+    }
+  });
+  return harness;
 }
 
 // ------------------------------------------------------------------ sessions
@@ -450,6 +503,10 @@ export class Receiver {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}/hooks`;
+  }
+
+  get listening(): boolean {
+    return this.server !== null;
   }
 
   setSecret(secret: string): void {
