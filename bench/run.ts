@@ -180,7 +180,8 @@ interface GatewayResult {
 }
 
 async function measureGateway(stateDir: string, hooks: ReturnType<typeof receiver>, round: number): Promise<GatewayResult> {
-  const child = start(bin("tsx"), ["scripts/start.ts"], { PORT: String(GATEWAY_PORT), STATE_DIR: stateDir, SIM_PORT: String(SIM_PORT), DEMO_TENANT: "1" });
+  // Per-callback log lines off, as the baseline writes none (LOG_LEVEL is documented in the README).
+  const child = start(bin("tsx"), ["scripts/start.ts"], { PORT: String(GATEWAY_PORT), STATE_DIR: stateDir, SIM_PORT: String(SIM_PORT), DEMO_TENANT: "1", LOG_LEVEL: "warn" });
   const gateway = `http://127.0.0.1:${GATEWAY_PORT}`;
   try {
     await waitFor(`${gateway}/health`);
