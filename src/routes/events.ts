@@ -33,6 +33,8 @@ const Attempt = z
   })
   .openapi("DeliveryAttempt");
 
+const RedeliverInput = z.object({ endpointId: z.string().optional() }).openapi("RedeliverInput");
+
 const routes = {
   list: createRoute({
     method: "get",
@@ -58,7 +60,7 @@ const routes = {
     security,
     request: {
       params: IdParam,
-      body: { content: { "application/json": { schema: z.object({ endpointId: z.string().optional() }).openapi("RedeliverInput") } }, required: false },
+      body: { content: { "application/json": { schema: RedeliverInput } }, required: false },
     },
     responses: { 202: json(z.object({ eventId: z.string(), endpointIds: z.array(z.string()) }), "Queued again with the same webhook-id"), ...errorResponses },
   }),
@@ -127,14 +129,22 @@ eventRoutes
   .openapi(routes.redeliver, async (c) => {
     const tenantId = c.get("tenant").id;
     const row = await ownedEvent(c.env, tenantId, c.req.valid("param").id);
+    // The body is optional, so the route's validator skips it unless it is sent as JSON: check it here under any Content-Type.
     const text = await c.req.text();
     let endpointId: string | undefined;
     if (text.trim()) {
+      let json: unknown;
       try {
-        endpointId = (JSON.parse(text) as { endpointId?: string }).endpointId;
+        json = JSON.parse(text);
       } catch {
         throw new ApiError(400, "invalid_json", "body is not valid JSON");
       }
+      const parsed = RedeliverInput.safeParse(json);
+      if (!parsed.success) {
+        const details = parsed.error.issues.map((i) => ({ field: i.path.join(".") || "body", message: i.message }));
+        throw new ApiError(400, "invalid_request", details.map((d) => `${d.field}: ${d.message}`).join("; "), details);
+      }
+      endpointId = parsed.data.endpointId;
     }
     const db = database(c.env.DB);
     const endpoints = (await deliveryEndpoints(db, sealerFor(c.env.ENCRYPTION_KEY), tenantId)).filter(

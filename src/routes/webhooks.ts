@@ -30,8 +30,13 @@ const security = [{ ApiKey: [] }];
 const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "we_…" }) });
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * Visible ASCII, spaces and tabs. A value with CR/LF or NUL makes every delivery fail before it
+ * leaves (`fetch` refuses the header), and non-ASCII is not portable; both are refused here.
+ */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 const Headers = z
-  .record(z.string(), z.string().max(1024))
+  .record(z.string(), z.string().max(1024).regex(HEADER_VALUE, "must be visible ASCII, spaces and tabs only (no control characters)"))
   .superRefine((headers, ctx) => {
     const names = Object.keys(headers);
     if (names.length > 10) ctx.addIssue({ code: "custom", message: "at most 10 headers" });
