@@ -5,7 +5,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { TtlCache } from "../lib/cache";
-import { sha256Hex } from "../lib/crypto";
+import { sha256Hex, timingSafeEqualText } from "../lib/crypto";
 import type { Database } from "../db/client";
 import { credentials, machineClaims, siteClaims, stations, tenants } from "../db/schema";
 
@@ -29,7 +29,7 @@ export interface StationState {
   preAuthAmount: string | null;
 }
 
-const credentialCache = new TtlCache<{ tenantId: string; expiresAt: number | null } | null>(LOOKUP_CACHE_TTL_MS);
+const credentialCache = new TtlCache<{ hash: string; tenantId: string; expiresAt: number | null } | null>(LOOKUP_CACHE_TTL_MS);
 const tenantCache = new TtlCache<TenantSummary | null>(LOOKUP_CACHE_TTL_MS);
 const routeCache = new TtlCache<string | null>(LOOKUP_CACHE_TTL_MS);
 /** Per tenant, every station it pushed: one read serves all its stations until the entry expires. */
@@ -51,13 +51,14 @@ export async function tenantByCredential(db: Database, kind: CredentialKind, sec
   const hash = await sha256Hex(`${kind}:${secret}`);
   const found = await credentialCache.get(hash, async () => {
     const row = await db
-      .select({ tenantId: credentials.tenantId, expiresAt: credentials.expiresAt })
+      .select({ hash: credentials.hash, tenantId: credentials.tenantId, expiresAt: credentials.expiresAt })
       .from(credentials)
       .where(and(eq(credentials.hash, hash), eq(credentials.kind, kind)))
       .get();
     return row ?? null;
   });
-  if (!found || (found.expiresAt !== null && found.expiresAt <= Date.now())) return null;
+  // The lookup is by hash, so timing says nothing about the secret; the stored hash is still compared in constant time.
+  if (!found || !timingSafeEqualText(found.hash, hash) || (found.expiresAt !== null && found.expiresAt <= Date.now())) return null;
   const tenant = await tenantById(db, found.tenantId);
   return tenant && tenant.status === "active" ? tenant : null;
 }
