@@ -21,6 +21,7 @@ import {
   fuzzRoute,
   installSandbox,
   operatorSecrets,
+  probeRoute,
   quietConsole,
   read,
   secretsOf,
@@ -185,6 +186,30 @@ describe.each(routes)("fuzzing %s", (_name, route) => {
     async () => {
       const statuses = await sweepRoute(route);
       expect(statuses.some((status) => status === 400)).toBe(true);
+    },
+    60_000,
+  );
+});
+
+describe("hostile Idempotency-Key headers", () => {
+  /** Any value a client can put in a header: Latin-1 without CR, LF or NUL, up to 400 characters. */
+  const headerValue = fc.oneof(
+    fc.constantFrom("", " ", "a".repeat(255), "a".repeat(256), "é", "\t", "null", "0", "../"),
+    fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 400 }),
+  );
+
+  it.each([
+    ["settle", settle],
+    ["cancel", cancel],
+  ] as const)(
+    "%s: never 5xx, and a refusal stores nothing",
+    async (_name, route) => {
+      await fc.assert(
+        fc.asyncProperty(headerValue, async (key) => {
+          await probeRoute(route, { kind: "mutate", ops: [] }, "application/json", { "Idempotency-Key": key });
+        }),
+        { numRuns: RUNS.small },
+      );
     },
     60_000,
   );

@@ -19,9 +19,12 @@ import {
   expectApiAnswer,
   expectSparkAnswer,
   gateway,
+  expectNoSecrets,
   installSandbox,
+  operatorSecrets,
   quietConsole,
   read,
+  secretsOf,
   tableDigest,
 } from "./abuse-support";
 import type { SimTenantHandle } from "./spark-harness";
@@ -30,7 +33,7 @@ import type { SessionBody } from "./support";
 
 const sandbox = installSandbox();
 afterAll(() => vi.restoreAllMocks());
-quietConsole();
+const logs = quietConsole();
 
 type Tenant = SimTenantHandle & { siteIds: number[]; machine: number };
 
@@ -298,5 +301,43 @@ describe("Spark routes", () => {
     expect(await counts(["sessions", "session_events", "stations"])).toEqual(before);
     const sessionsAfter = [await read(await bearer(a.apiKey, `/v1/sessions/${sessionA}`)), await read(await bearer(a.apiKey, `/v1/sessions/${awaitingA}`))].map((r) => r.text);
     expect(sessionsAfter).toEqual(sessionsBefore);
+  });
+});
+
+describe("Spark bodies that name another tenant's session under the caller's own routing", () => {
+  it("B cannot reach A's session through B's own site, card or NayaxTransactionId, nor learn anything of it", async () => {
+    const before = (await read(await bearer(a.apiKey, `/v1/sessions/${sessionA}`))).text;
+    const aSession = JSON.parse(before) as { nayaxTransactionId: number; card: { hash: string } };
+    const bSite = b.siteIds[0];
+    const attempts: Array<[string, Record<string, unknown>]> = [
+      // A's SparkTransactionId, on B's site with B's secret.
+      ["TransactionNotify", drive.transactionNotify({ SiteId: bSite, MachineId: b.machine, SparkTransactionId: sessionA, NayaxTransactionId: nayax++ })],
+      ["TransactionNotify", drive.transactionNotify({ SiteId: bSite, MachineId: a.machine, SparkTransactionId: sessionA, NayaxTransactionId: aSession.nayaxTransactionId })],
+      // A's card and NayaxTransactionId, matched among B's sessions only.
+      ["StopCallback", drive.stopCallback({ StopSiteId: bSite, MachineId: a.machine, SparkTransactionId: null, NayaxTransactionId: aSession.nayaxTransactionId, CardHash: aSession.card.hash })],
+      ["StopCallback", drive.stopCallback({ StopSiteId: bSite, MachineId: a.machine, SparkTransactionId: null, NayaxTransactionId: null, CardHash: aSession.card.hash })],
+      ["StopNotify", drive.stopNotify({ StopSiteId: bSite, MachineId: a.machine, CardHash: aSession.card.hash })],
+      ["InfoQuery", drive.infoQuery({ SiteId: bSite, MachineId: a.machine, SparkTransactionId: sessionA })],
+    ];
+    for (const [method, body] of attempts) {
+      const answer = await sparkAs(b.sparkCallbackSecret, method, body);
+      const label = `${method} ${JSON.stringify(body)}`;
+      expectSparkAnswer(answer, label);
+      if (answer.status === 200) {
+        // Answered (as B's own business), it must not be A's session that answers.
+        expect((answer.body as { Status: { Verdict: string } }).Status.Verdict === "Approved" && method !== "InfoQuery", `${label}: ${answer.text}`).toBe(false);
+      }
+      for (const datum of [a.id, "A's display"]) expect(answer.text, label).not.toContain(datum);
+    }
+    await flush(sessionA);
+    expect((await read(await bearer(a.apiKey, `/v1/sessions/${sessionA}`))).text).toBe(before);
+    expect((await read(await bearer(b.apiKey, `/v1/sessions/${sessionA}`))).status).toBe(404);
+  });
+});
+
+describe("logs of this file", () => {
+  it("carry none of the credentials presented in the wrong places", () => {
+    expect(logs.lines.length).toBeGreaterThan(0);
+    expectNoSecrets(logs.lines, [...secretsOf(a), ...secretsOf(b), ...operatorSecrets()], "console");
   });
 });

@@ -22,23 +22,23 @@ import type { SessionBody, SparkAnswer } from "./support";
 // ---------------------------------------------------------------- calling the Worker
 
 /**
- * Calls the Worker's own `fetch` handler with the test's bindings, as `call` in ./helpers does
- * through `exports.default.fetch`, but without going through vitest-pool-workers' entrypoint
- * wrapper. That wrapper (0.15.1, `createProxyPrototypeClass`) wraps the class prototype in one
- * more Proxy on every instantiation, so each call through it is slower than the one before;
- * the hundreds of requests of a fuzzing run would take minutes instead of seconds.
- */
-/**
  * The bindings the abuse suites call the Worker with: the test's own, except that the per-tenant
  * rate limit (300 requests per 10 s, wrangler.toml) never trips. A fuzzing run sends hundreds of
  * requests per tenant in seconds, and a 429 would only hide what the run is after.
  */
 const unlimitedEnv: Env = { ...env, TENANT_RATE_LIMITER: { limit: async () => ({ success: true }) } };
 
-/** A `fetch` that reaches the Worker's handler directly (for SparkDriver and the like). */
+/**
+ * A `fetch` that reaches the Worker's own handler with the test's bindings (above), as `call` in
+ * ./helpers does through `exports.default.fetch`, but without vitest-pool-workers' entrypoint
+ * wrapper. That wrapper (0.15.1, `createProxyPrototypeClass`) wraps the class prototype in one
+ * more Proxy on every instantiation, so each call through it is slower than the one before: the
+ * thousands of requests of these suites would take minutes instead of seconds.
+ */
 export const directFetch: typeof fetch = async (input, init) =>
   worker.fetch!(new Request(input, init) as Parameters<NonNullable<typeof worker.fetch>>[0], unlimitedEnv, createExecutionContext());
 
+/** Calls the gateway at `path` (`json` is sent as an `application/json` body). */
 export function gateway(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
@@ -313,13 +313,14 @@ export function applyPlan(seed: Record<string, unknown>, plan: BodyPlan): string
       for (const change of plan.ops) {
         if (change.op === "add") {
           // defineProperty: a plain assignment to "__proto__" would set the prototype, not a field.
-          Object.defineProperty(body, change.key, { value: change.value, enumerable: true, configurable: true, writable: true });
+          Object.defineProperty(body, change.key, { value: clone(change.value), enumerable: true, configurable: true, writable: true });
           continue;
         }
         const all = paths(body);
         if (all.length === 0) continue;
         const path = all[change.at % all.length]!;
-        setAt(body, path, change.op === "remove" ? "remove" : { value: change.value });
+        // Values are copied in: arbitraries hand out shared constants, and a later op may change what it holds.
+        setAt(body, path, change.op === "remove" ? "remove" : { value: clone(change.value) });
       }
       return toText(body);
     }
@@ -410,7 +411,7 @@ export async function counts(tables: readonly Table[] = TABLES): Promise<Record<
   return row!;
 }
 
-/** A hash of every row of a table (for "nothing changed", including updates in place). */
+/** Every row of a table as one JSON text (for "nothing changed", updates in place included). */
 export async function tableDigest(table: Table): Promise<string> {
   const { results } = await env.DB.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all();
   return JSON.stringify(results);
