@@ -24,6 +24,7 @@ import {
   read,
   secretsOf,
   sparkFuzzer,
+  expectStoredStateReadable,
 } from "./abuse-support";
 import type { SparkTenant } from "./abuse-support";
 import { freshMachine, tenantWithSites } from "./support";
@@ -93,18 +94,7 @@ describe("Spark bodies beyond the limits", () => {
 });
 
 describe("after the abuse", () => {
-  it("every session, event and list stays readable (no 5xx on what was stored)", async () => {
-    for (const path of ["/v1/sessions?limit=200", "/v1/events?limit=200", "/v1/sessions?status=authorized&limit=200"]) {
-      const answer = await read<{ data: Array<{ id: string }> }>(await bearer(a.apiKey, path));
-      expectApiAnswer(answer, path);
-      expect(answer.status, answer.text.slice(0, 300)).toBe(200);
-    }
-    const sessions = await read<{ data: Array<{ id: string }> }>(await bearer(a.apiKey, "/v1/sessions?limit=200"));
-    for (const session of sessions.body.data) {
-      const one = await read(await bearer(a.apiKey, `/v1/sessions/${session.id}`));
-      expect(one.status, one.text.slice(0, 300)).toBe(200);
-    }
-  });
+  it("every session, event and list stays readable (no 5xx on what was stored)", () => expectStoredStateReadable(a.apiKey));
 
   it("no log line carries the tenant's or the operator's secrets", () => {
     expect(logs.lines.length).toBeGreaterThan(0);

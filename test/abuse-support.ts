@@ -811,3 +811,17 @@ export async function sweepRoute(route: BodyRoute): Promise<number[]> {
   }
   return statuses;
 }
+
+/** After abuse, every session, event and list a tenant stored still reads back (no 5xx on what was kept). */
+export async function expectStoredStateReadable(apiKey: string): Promise<void> {
+  for (const path of ["/v1/sessions?limit=200", "/v1/events?limit=200", "/v1/sessions?status=authorized&limit=200"]) {
+    const answer = await read<{ data: Array<{ id: string }> }>(await bearer(apiKey, path));
+    expectApiAnswer(answer, path);
+    expect(answer.status, answer.text.slice(0, 300)).toBe(200);
+  }
+  const sessions = await read<{ data: Array<{ id: string }> }>(await bearer(apiKey, "/v1/sessions?limit=200"));
+  for (const session of sessions.body.data) {
+    const one = await read(await bearer(apiKey, `/v1/sessions/${session.id}`));
+    expect(one.status, one.text.slice(0, 300)).toBe(200);
+  }
+}

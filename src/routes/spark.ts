@@ -16,7 +16,7 @@ import { callbackResult, notifyAuthorization } from "../spark/inbound";
 import { parseSparkJson } from "../spark/json";
 import { describeIssues, inboundSchemas } from "../spark/messages";
 import type { Inbound, InboundMethod } from "../spark/messages";
-import type { CallbackResult } from "../sessions/model";
+import type { CallbackResult, StopCommand } from "../sessions/model";
 import { openSessionByCard, sessionByNayaxId } from "../sessions/finder";
 import { sessionStub } from "../sessions/stub";
 import { sparkCredentials } from "../tenants/service";
@@ -88,36 +88,32 @@ const handlers: { [M in InboundMethod]: Handler<M> } = {
   },
 
   async StopCallback(call, msg) {
-    let sessionId: string | null = null;
-    let tenantId: string | null = null;
+    const stop = (tenantId: string): StopCommand => ({
+      tenantId,
+      via: "StopCallback",
+      cardHash: msg.CardHash,
+      stopSiteId: msg.StopSiteId,
+      machineId: msg.MachineId,
+      hwSerial: msg.HwSerial,
+      serviceStationNumber: msg.ServiceStationNumber ?? null,
+    });
     if (msg.SparkTransactionId) {
-      const owner = await sessionStub(call.env, msg.SparkTransactionId).owner();
-      if (owner) {
-        tenantId = assertOwner(call, owner, "session");
-        sessionId = msg.SparkTransactionId;
+      // One round trip when the gateway holds the session: the object itself checks the owner.
+      const result = await sessionStub(call.env, msg.SparkTransactionId).stop(stop(call.caller.id));
+      if (result.kind !== "not_found") {
+        const outcome = unwrap(result, msg.SparkTransactionId);
+        return stopCallbackAnswer(outcome.session, outcome.approved, outcome.message);
       }
     }
-    if (!tenantId) {
-      tenantId = await routeByMachine(call, msg.StopSiteId, msg.MachineId);
-      if (msg.SparkTransactionId == null && msg.NayaxTransactionId != null) {
-        sessionId = await sessionByNayaxId(call.db, tenantId, msg.NayaxTransactionId);
-      } else if (msg.SparkTransactionId == null) {
-        sessionId = await openSessionByCard(call.db, tenantId, msg.MachineId, msg.CardHash, msg.ServiceStationNumber ?? null);
-      }
+    const tenantId = await routeByMachine(call, msg.StopSiteId, msg.MachineId);
+    let sessionId: string | null = null;
+    if (msg.SparkTransactionId == null && msg.NayaxTransactionId != null) {
+      sessionId = await sessionByNayaxId(call.db, tenantId, msg.NayaxTransactionId);
+    } else if (msg.SparkTransactionId == null) {
+      sessionId = await openSessionByCard(call.db, tenantId, msg.MachineId, msg.CardHash, msg.ServiceStationNumber ?? null);
     }
     if (!sessionId) return stopCallbackAnswer(null, false, "No open session matches this card");
-    const outcome = unwrap(
-      await sessionStub(call.env, sessionId).stop({
-        tenantId,
-        via: "StopCallback",
-        cardHash: msg.CardHash,
-        stopSiteId: msg.StopSiteId,
-        machineId: msg.MachineId,
-        hwSerial: msg.HwSerial,
-        serviceStationNumber: msg.ServiceStationNumber ?? null,
-      }),
-      sessionId,
-    );
+    const outcome = unwrap(await sessionStub(call.env, sessionId).stop(stop(tenantId)), sessionId);
     return stopCallbackAnswer(outcome.session, outcome.approved, outcome.message);
   },
 

@@ -134,11 +134,6 @@ export class SessionObject extends DurableObject<Env> {
     return { session: viewOf(this.record), events: this.events().map((e) => e.body) };
   }
 
-  /** The tenant that owns this session, or null when the gateway does not hold it. */
-  owner(): string | null {
-    return this.record?.tenantId ?? null;
-  }
-
   // ------------------------------------------------------------------ Spark callbacks
 
   /** Device Start handshake: a session that waits for a card. */
