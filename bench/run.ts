@@ -25,7 +25,7 @@ const C = Number(process.env.C ?? 16);
 /** Full sessions played end to end. */
 const SESSIONS = Math.min(Number(process.env.SESSIONS ?? 300), 2000);
 /** Rounds of baseline/gateway measurement, interleaved so drift hits both alike; medians are reported. */
-const ROUNDS = Number(process.env.ROUNDS ?? 2);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 /** Give up on any one wait after this long, so the benchmark always ends. */
 const WAIT_MS = 30_000;
 
@@ -290,10 +290,11 @@ async function main(): Promise<void> {
   const baseline = { requestsPerSecond: pick((r) => r.requestsPerSecond, baselines), p50Ms: pick((r) => r.p50Ms, baselines), p99Ms: pick((r) => r.p99Ms, baselines) };
   const notifies = gateways.map((g) => g.notify);
   const gateway = { requestsPerSecond: pick((r) => r.requestsPerSecond, notifies), p50Ms: pick((r) => r.p50Ms, notifies), p99Ms: pick((r) => r.p99Ms, notifies) };
+  const twoDecimals = (n: number) => Math.round(n * 100) / 100;
   const ratios = {
-    throughput: oneDecimal((gateway.requestsPerSecond / baseline.requestsPerSecond) * 100) / 100,
-    p50: oneDecimal((gateway.p50Ms / baseline.p50Ms) * 100) / 100,
-    p99: oneDecimal((gateway.p99Ms / baseline.p99Ms) * 100) / 100,
+    throughput: twoDecimals(gateway.requestsPerSecond / baseline.requestsPerSecond),
+    p50: twoDecimals(gateway.p50Ms / baseline.p50Ms),
+    p99: twoDecimals(gateway.p99Ms / baseline.p99Ms),
   };
   const result = {
     at: new Date().toISOString(),

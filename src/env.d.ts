@@ -11,6 +11,8 @@ declare namespace Cloudflare {
     LOG_LEVEL?: string;
     /** Deadline of each call to Spark, in milliseconds (default 10000). */
     SPARK_TIMEOUT_MS?: string;
+    /** How many history writers share the D1 writes (default 1). */
+    HISTORY_WRITERS?: string;
     /** How long an authorized session may wait for settlement before it is flagged overdue. */
     SETTLEMENT_WINDOW_SECONDS?: string;
   }

@@ -6,6 +6,7 @@ import { ATTEMPT_RETENTION_DAYS } from "./routes/events";
 import { createApp } from "./routes/app";
 
 export { SessionObject } from "./sessions/session-object";
+export { HistoryWriter } from "./db/history-writer";
 
 const app = createApp();
 

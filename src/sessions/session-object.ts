@@ -23,6 +23,7 @@ import type { EventBody } from "./events";
 import { eventInsert, sessionUpsert } from "./projection";
 import { D1_OUTBOX_SCHEMA, D1Outbox } from "./d1-outbox";
 import { database } from "../db/client";
+import { historyWriter } from "../db/history-writer";
 import type { Database } from "../db/client";
 import { sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
@@ -55,9 +56,11 @@ export interface StoredEvent {
   body: EventBody;
 }
 
+/** Only settle and cancel need it, so it is created on their first use rather than with every session. */
+const IDEMPOTENCY_SCHEMA = `CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL) WITHOUT ROWID`;
+
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS events (
      sequence INTEGER PRIMARY KEY,
      id TEXT NOT NULL,
@@ -105,7 +108,7 @@ export class SessionObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = database(env.DB);
-    this.outbox = new D1Outbox(ctx.storage.sql, env.DB);
+    this.outbox = new D1Outbox(ctx.storage.sql, (statements) => historyWriter(env, this.record!.id).write(statements));
     ctx.blockConcurrencyWhile(async () => {
       // A new session's tables are created with its first write, in the same transaction: one
       // commit instead of two on the callback path, and nothing stored for a session never created.
@@ -443,7 +446,7 @@ export class SessionObject extends DurableObject<Env> {
 
   /** The answer first given under this Idempotency-Key, or a 409 when the key came with another request. */
   private remembered(key: string | null, fingerprint: string): OperationResult | null {
-    if (key === null || !this.schemaReady) return null;
+    if (key === null || !this.schemaReady || !tableExists(this.ctx.storage.sql, "idempotency")) return null;
     const row = this.ctx.storage.sql.exec<{ fingerprint: string; result: string }>("SELECT fingerprint, result FROM idempotency WHERE key = ?", key).toArray()[0];
     if (!row) return null;
     if (row.fingerprint !== fingerprint) {
@@ -455,6 +458,7 @@ export class SessionObject extends DurableObject<Env> {
   /** Keeps final answers under the key; a 502 is not final (the session stays settleable), so it is not kept. */
   private remember(key: string | null, fingerprint: string, result: OperationResult): OperationResult {
     if (key !== null && this.schemaReady && !(result.kind === "error" && (result.status === 502 || result.status === 404))) {
+      this.ctx.storage.sql.exec(IDEMPOTENCY_SCHEMA);
       this.ctx.storage.sql.exec("INSERT OR REPLACE INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)", key, fingerprint, JSON.stringify(result));
     }
     return result;
@@ -599,6 +603,10 @@ export class SessionObject extends DurableObject<Env> {
     this.record = next;
     this.wake();
   }
+}
+
+function tableExists(sql: SqlStorage, name: string): boolean {
+  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
 }
 
 function blankRecord(tenantId: string, id: string, flow: SessionRecord["flow"], now: Date): SessionRecord {

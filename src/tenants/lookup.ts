@@ -32,6 +32,7 @@ export interface StationState {
 const credentialCache = new TtlCache<{ hash: string; tenantId: string; expiresAt: number | null } | null>(LOOKUP_CACHE_TTL_MS);
 const tenantCache = new TtlCache<TenantSummary | null>(LOOKUP_CACHE_TTL_MS);
 const routeCache = new TtlCache<string | null>(LOOKUP_CACHE_TTL_MS);
+const siteRouteCache = new TtlCache<SiteRoutes>(LOOKUP_CACHE_TTL_MS);
 /** Per tenant, every station it pushed: one read serves all its stations until the entry expires. */
 const stationCache = new TtlCache<Map<string, StationState>>(STATION_CACHE_TTL_MS);
 
@@ -40,6 +41,7 @@ export function forgetTenantCaches(): void {
   credentialCache.clear();
   tenantCache.clear();
   routeCache.clear();
+  siteRouteCache.clear();
 }
 
 export function forgetStations(tenantId: string): void {
@@ -79,18 +81,25 @@ export async function tenantById(db: Database, id: string): Promise<TenantSummar
   });
 }
 
-/** Routes `(SiteId, MachineId)` to its tenant: a machine claim wins over a site claim. */
+/** Who holds a site: its site claim and every machine claim under it. */
+interface SiteRoutes {
+  site: string | null;
+  machines: Map<number, string>;
+}
+
+/**
+ * Routes `(SiteId, MachineId)` to its tenant: a machine claim wins over a site claim. One read
+ * per site loads both kinds of claim, so a machine the isolate has not seen yet costs nothing.
+ */
 export async function tenantForMachine(db: Database, siteId: number, machineId: number): Promise<string | null> {
-  return routeCache.get(`m:${siteId}:${machineId}`, async () => {
-    const machine = await db
-      .select({ tenantId: machineClaims.tenantId })
-      .from(machineClaims)
-      .where(and(eq(machineClaims.siteId, siteId), eq(machineClaims.machineId, machineId)))
-      .get();
-    if (machine) return machine.tenantId;
-    const site = await db.select({ tenantId: siteClaims.tenantId }).from(siteClaims).where(eq(siteClaims.siteId, siteId)).get();
-    return site?.tenantId ?? null;
+  const routes = await siteRouteCache.get(String(siteId), async (): Promise<SiteRoutes> => {
+    const [site, machines] = await db.batch([
+      db.select({ tenantId: siteClaims.tenantId }).from(siteClaims).where(eq(siteClaims.siteId, siteId)),
+      db.select({ machineId: machineClaims.machineId, tenantId: machineClaims.tenantId }).from(machineClaims).where(eq(machineClaims.siteId, siteId)),
+    ]);
+    return { site: site[0]?.tenantId ?? null, machines: new Map(machines.map((m) => [m.machineId, m.tenantId])) };
   });
+  return routes.machines.get(machineId) ?? routes.site;
 }
 
 /** Routes StartSession's `TokenId` to the tenant whose Spark credentials carry it. */

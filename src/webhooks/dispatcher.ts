@@ -20,15 +20,17 @@ export const DISPATCH_SCHEMA = [
      next_sequence INTEGER NOT NULL,
      attempts INTEGER NOT NULL DEFAULT 0,
      next_at INTEGER NOT NULL DEFAULT 0
-   )`,
-  `CREATE TABLE IF NOT EXISTS resend (
-     endpoint_id TEXT NOT NULL,
-     sequence INTEGER NOT NULL,
-     attempts INTEGER NOT NULL DEFAULT 0,
-     next_at INTEGER NOT NULL DEFAULT 0,
-     PRIMARY KEY (endpoint_id, sequence)
-   )`,
+   ) WITHOUT ROWID`,
 ];
+
+/** Re-sends are rare (recover, redeliver), so their table is created on the first one. */
+const RESEND_SCHEMA = `CREATE TABLE IF NOT EXISTS resend (
+  endpoint_id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (endpoint_id, sequence)
+) WITHOUT ROWID`;
 
 /** When storage or D1 failed mid-dispatch, try again this much later (the receiver is not to blame, so no attempt is counted). */
 const DISPATCH_RETRY_MS = 5_000;
@@ -57,8 +59,13 @@ export class Dispatcher {
     private readonly journal: (queries: readonly SqlQuery[]) => void,
   ) {}
 
+  /** Whether the resend table exists; checked once, then kept true by `resend()`. */
+  private resends: boolean | undefined;
+
   /** Asks for these events to be sent again to these endpoints (recover, redeliver). */
   resend(endpointIds: string[], sequences: number[]): void {
+    this.sql.exec(RESEND_SCHEMA);
+    this.resends = true;
     for (const endpointId of endpointIds) {
       for (const sequence of sequences) {
         this.sql.exec(
@@ -83,7 +90,8 @@ export class Dispatcher {
     }
     const known = new Set(endpoints.map((e) => e.id));
     // Deleted endpoints: forget their positions and pending re-sends.
-    for (const table of ["cursors", "resend"] as const) {
+    this.resends ??= this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resend'").toArray().length > 0;
+    for (const table of this.resends ? (["cursors", "resend"] as const) : (["cursors"] as const)) {
       for (const row of this.sql.exec<{ endpoint_id: string }>(`SELECT DISTINCT endpoint_id FROM ${table}`).toArray()) {
         if (!known.has(row.endpoint_id)) this.sql.exec(`DELETE FROM ${table} WHERE endpoint_id = ?`, row.endpoint_id);
       }
@@ -95,9 +103,11 @@ export class Dispatcher {
 
   private async runEndpoint(endpoint: DeliveryEndpoint, sessionId: string): Promise<number | null> {
     try {
-      const resend = this.resendQueue(endpoint.id);
-      const waiting = await this.drain(endpoint, resend);
-      if (waiting !== null || resend.head() !== null) return waiting;
+      if (this.resends) {
+        const resend = this.resendQueue(endpoint.id);
+        const waiting = await this.drain(endpoint, resend);
+        if (waiting !== null || resend.head() !== null) return waiting;
+      }
       return await this.drain(endpoint, this.cursorQueue(endpoint));
     } catch (error) {
       log.error("webhook dispatch failed", { sessionId, endpointId: endpoint.id, error: String(error) });
@@ -173,14 +183,23 @@ export class Dispatcher {
       .exec<{ next_sequence: number; attempts: number; next_at: number }>("SELECT next_sequence, attempts, next_at FROM cursors WHERE endpoint_id = ?", endpoint.id)
       .toArray()[0];
     if (!row) {
+      // Not stored until it moves: recomputed the same way each time until then, and no write
+      // happens before the first delivery.
       const first = sql.exec<{ s: number | null }>("SELECT MIN(sequence) AS s FROM events WHERE created_at >= ?", endpoint.createdAtMs).one().s;
       row = { next_sequence: first ?? this.lastSequence() + 1, attempts: 0, next_at: 0 };
-      sql.exec("INSERT INTO cursors (endpoint_id, next_sequence) VALUES (?, ?)", endpoint.id, row.next_sequence);
     }
     let position = { sequence: row.next_sequence, attempts: row.attempts, nextAt: row.next_at };
+    const store = () =>
+      sql.exec(
+        "INSERT INTO cursors (endpoint_id, next_sequence, attempts, next_at) VALUES (?, ?, ?, ?) ON CONFLICT (endpoint_id) DO UPDATE SET next_sequence = excluded.next_sequence, attempts = excluded.attempts, next_at = excluded.next_at",
+        endpoint.id,
+        position.sequence,
+        position.attempts,
+        position.nextAt,
+      );
     const advance = () => {
       position = { sequence: position.sequence + 1, attempts: 0, nextAt: 0 };
-      sql.exec("UPDATE cursors SET next_sequence = ?, attempts = 0, next_at = 0 WHERE endpoint_id = ?", position.sequence, endpoint.id);
+      store();
     };
     return {
       head: () => (position.sequence <= this.lastSequence() ? position : null),
@@ -188,7 +207,7 @@ export class Dispatcher {
       gaveUp: advance,
       retryAt: (attempts, at) => {
         position = { ...position, attempts, nextAt: at };
-        sql.exec("UPDATE cursors SET attempts = ?, next_at = ? WHERE endpoint_id = ?", attempts, at, endpoint.id);
+        store();
       },
     };
   }
