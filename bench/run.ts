@@ -296,6 +296,11 @@ async function main(): Promise<void> {
     p50: twoDecimals(gateway.p50Ms / baseline.p50Ms),
     p99: twoDecimals(gateway.p99Ms / baseline.p99Ms),
   };
+  // Each round's own ratios too: the rounds run back to back, so they show how much drift there was.
+  const roundRatios = baselines.map((b, i) => ({
+    throughput: twoDecimals(gateways[i]!.notify.requestsPerSecond / b.requestsPerSecond),
+    p99: twoDecimals(gateways[i]!.notify.p99Ms / b.p99Ms),
+  }));
   const result = {
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -303,6 +308,7 @@ async function main(): Promise<void> {
     baseline: { median: baseline, rounds: baselines },
     gateway: { notify: gateway, rounds: gateways },
     ratios,
+    roundRatios,
     targets: { throughput: ">= 0.8", p99: "<= 1.3" },
     met: ratios.throughput >= 0.8 && ratios.p99 <= 1.3,
   };
@@ -315,6 +321,7 @@ async function main(): Promise<void> {
   console.log(`gateway   TransactionNotify: ${gateway.requestsPerSecond} req/s, p50 ${gateway.p50Ms} ms, p99 ${gateway.p99Ms} ms`);
   console.log(`gateway   callback → webhook received: p50 ${last.notifyToWebhook.p50Ms} ms, p99 ${last.notifyToWebhook.p99Ms} ms`);
   console.log(`gateway   full sessions: ${last.sessions.sessionsPerSecond}/s, ${last.sessions.failures} failed; steps ${JSON.stringify(last.sessions.steps)}`);
+  console.log(`ratios per round: throughput ${roundRatios.map((r) => r.throughput).join(", ")}; p99 ${roundRatios.map((r) => r.p99).join(", ")}`);
   console.log(`ratio gateway/baseline: throughput ${ratios.throughput} (target ≥ 0.8), p50 ${ratios.p50}, p99 ${ratios.p99} (target ≤ 1.3) → ${result.met ? "met" : "NOT met"}`);
 }
 

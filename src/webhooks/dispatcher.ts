@@ -42,6 +42,8 @@ interface Position {
 }
 
 interface Queue {
+  /** Re-sends (recover, redeliver) rather than the endpoint's position in the session. */
+  readonly resend: boolean;
   /** The next item for this endpoint, or null when there is none. */
   head(): Position | null;
   delivered(): void;
@@ -139,7 +141,10 @@ export class Dispatcher {
       const outcome = await sendSigned(endpoint, event);
       const attempts = head.attempts + 1;
       if (outcome.ok) {
-        this.journal(attemptWrites(this.db, endpoint, event, outcome, "delivered", attempts, at));
+        const writes = attemptWrites(this.db, endpoint, event, outcome, "delivered", attempts, at);
+        // Only recover reads where an event stands, for failed and skipped ones: an event that
+        // went through at its first attempt on the normal path has nothing to record there.
+        this.journal(attempts === 1 && !queue.resend ? [writes[0]] : writes);
         queue.delivered();
         continue;
       }
@@ -202,6 +207,7 @@ export class Dispatcher {
       store();
     };
     return {
+      resend: false,
       head: () => (position.sequence <= this.lastSequence() ? position : null),
       delivered: advance,
       gaveUp: advance,
@@ -234,6 +240,7 @@ export class Dispatcher {
       if (current) sql.exec("DELETE FROM resend WHERE endpoint_id = ? AND sequence = ?", endpointId, current.sequence);
     };
     return {
+      resend: true,
       head,
       delivered: remove,
       gaveUp: remove,
