@@ -5,7 +5,7 @@
  *
  *   GATEWAY_URL=http://127.0.0.1:8787 N=2000 C=16 npx tsx bench/notify-load.ts
  */
-import { percentile } from "./stats";
+import { load } from "./stats";
 
 const gateway = process.env.GATEWAY_URL ?? "http://127.0.0.1:8787";
 const adminToken = process.env.ADMIN_TOKEN ?? "dev-admin-token";
@@ -27,37 +27,16 @@ async function main(): Promise<void> {
   if (created.status !== 201) throw new Error(`onboarding failed: ${created.status} ${await created.text()}`);
   const { sparkCallbackSecret } = (await created.json()) as { sparkCallbackSecret: string };
 
-  const latencies: number[] = [];
-  let failures = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = next++;
-        const body = `{"HwSerial":"0434334921100366","MachineId":${71_000_000 + (i % 1000)},"NayaxTransactionId":${3_000_000_000 + i},"SparkTransactionId":"${crypto.randomUUID()}","Amount":10.00,"CardLast4Digits":"1234","CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","CardUid":"1288528281124927","ServiceStationNumber":"5","SiteId":${siteId},"MachineAuTime":"20240205194122328"}`;
-        const t0 = performance.now();
-        const res = await fetch(`${gateway}/spark/TransactionNotify`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "X-Spark-Secret": sparkCallbackSecret },
-          body,
-        });
-        const answer = await res.text();
-        latencies.push(performance.now() - t0);
-        if (res.status !== 200 || !answer.includes('"Approved"')) failures++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const result = {
-    requests: total,
-    concurrency,
-    failures,
-    requestsPerSecond: Math.round(total / seconds),
-    p50Ms: Number(percentile(latencies, 50).toFixed(1)),
-    p99Ms: Number(percentile(latencies, 99).toFixed(1)),
-  };
+  const stats = await load(total, concurrency, async (i) => {
+    const body = `{"HwSerial":"0434334921100366","MachineId":${71_000_000 + (i % 1000)},"NayaxTransactionId":${3_000_000_000 + i},"SparkTransactionId":"${crypto.randomUUID()}","Amount":10.00,"CardLast4Digits":"1234","CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","CardUid":"1288528281124927","ServiceStationNumber":"5","SiteId":${siteId},"MachineAuTime":"20240205194122328"}`;
+    const res = await fetch(`${gateway}/spark/TransactionNotify`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Spark-Secret": sparkCallbackSecret },
+      body,
+    });
+    return res.status === 200 && (await res.text()).includes('"Approved"');
+  });
+  const result = { requests: total, concurrency, failures: stats.failures, requestsPerSecond: stats.requestsPerSecond, p50Ms: stats.p50Ms, p99Ms: stats.p99Ms };
   console.log(JSON.stringify(result));
 }
 

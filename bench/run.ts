@@ -15,8 +15,11 @@ import { createServer } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { percentile } from "./stats";
+import { load, oneDecimal, percentile, pool } from "./stats";
+import type { LoadResult } from "./stats";
 import { renderChart } from "./chart";
+import { demoTenantFile } from "../scripts/demo-tenant";
+import type { DemoTenant } from "../scripts/demo-tenant";
 
 /** Callbacks per load phase; bounded well under the ~10,000 new Durable Objects a minute local dev can hold. */
 const N = Math.min(Number(process.env.N ?? 1500), 4000);
@@ -68,46 +71,6 @@ async function waitFor(url: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error(`${url} did not come up`);
-}
-
-interface LoadResult {
-  requests: number;
-  failures: number;
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-function summarize(latencies: number[], seconds: number, failures: number): LoadResult {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    failures,
-    requestsPerSecond: Math.round(latencies.length / seconds),
-    p50Ms: oneDecimal(percentile(sorted, 50)),
-    p99Ms: oneDecimal(percentile(sorted, 99)),
-  };
-}
-const oneDecimal = (n: number) => Math.round(n * 10) / 10;
-
-/** Runs `total` requests, `concurrency` at a time; `send(i)` returns whether the answer was right. */
-async function load(total: number, concurrency: number, send: (i: number) => Promise<boolean>): Promise<LoadResult> {
-  const latencies: number[] = [];
-  let failures = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = next++;
-        const t0 = performance.now();
-        const ok = await send(i).catch(() => false);
-        latencies.push(performance.now() - t0);
-        if (!ok) failures++;
-      }
-    }),
-  );
-  return summarize(latencies, (performance.now() - started) / 1000, failures);
 }
 
 const notifyBody = (id: string, siteId: number, nayaxId: number, machineId: number) =>
@@ -185,10 +148,10 @@ async function measureGateway(stateDir: string, hooks: ReturnType<typeof receive
   const gateway = `http://127.0.0.1:${GATEWAY_PORT}`;
   try {
     await waitFor(`${gateway}/health`);
-    let tenant: { apiKey: string; sparkCallbackSecret: string } | null = null;
+    let tenant: DemoTenant | null = null;
     for (let i = 0; i < 100 && !tenant; i++) {
       try {
-        tenant = JSON.parse(readFileSync(join(stateDir, "demo-tenant.json"), "utf8")) as { apiKey: string; sparkCallbackSecret: string };
+        tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
       } catch {
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -216,36 +179,30 @@ async function measureGateway(stateDir: string, hooks: ReturnType<typeof receive
 
     const steps: Record<string, number[]> = { TransactionNotify: [], "notify→webhook": [], StopCallback: [], "stop→webhook": [], settle: [], "settle→webhook": [] };
     let failures = 0;
-    let next = 0;
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: C }, async () => {
-        while (next < SESSIONS) {
-          const i = next++;
-          const id = crypto.randomUUID();
-          const nayaxId = 4_200_000_000 + round * 10_000_000 + i;
-          const machineId = 72_000_000 + i;
-          try {
-            await post(`http://127.0.0.1:${SIM_PORT}/_sim/authorizations`, JSON.stringify({ nayaxTransactionId: nayaxId, sparkTransactionId: id, siteId: 9000, amount: "30.00" }));
-            let t0 = performance.now();
-            const n = await post(`${gateway}/spark/TransactionNotify`, notifyBody(id, 9000, nayaxId, machineId), spark);
-            steps.TransactionNotify!.push(performance.now() - t0);
-            steps["notify→webhook"]!.push((await hooks.arrival(id, "session.authorized")) - t0);
-            t0 = performance.now();
-            const s = await post(`${gateway}/spark/StopCallback`, JSON.stringify({ StopSiteId: 9000, MachineId: machineId, HwSerial: "0434334921100366", CardLast4Digits: "1234", CardHash: "7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6", SparkTransactionId: id, NayaxTransactionId: nayaxId, CardUid: null, MachineAuTime: "20240205194122328", ServiceStationNumber: "1" }), spark);
-            steps.StopCallback!.push(performance.now() - t0);
-            steps["stop→webhook"]!.push((await hooks.arrival(id, "session.stop_requested")) - t0);
-            t0 = performance.now();
-            const settled = await post(`${gateway}/v1/sessions/${id}/settle`, JSON.stringify({ amount: "12.25" }), auth);
-            steps.settle!.push(performance.now() - t0);
-            steps["settle→webhook"]!.push((await hooks.arrival(id, "session.settled")) - t0);
-            if (n.status !== 200 || s.status !== 200 || settled.status !== 200) failures++;
-          } catch {
-            failures++;
-          }
-        }
-      }),
-    );
+    await pool(SESSIONS, C, async (i) => {
+      const id = crypto.randomUUID();
+      const nayaxId = 4_200_000_000 + round * 10_000_000 + i;
+      const machineId = 72_000_000 + i;
+      try {
+        await post(`http://127.0.0.1:${SIM_PORT}/_sim/authorizations`, JSON.stringify({ nayaxTransactionId: nayaxId, sparkTransactionId: id, siteId: 9000, amount: "30.00" }));
+        let t0 = performance.now();
+        const n = await post(`${gateway}/spark/TransactionNotify`, notifyBody(id, 9000, nayaxId, machineId), spark);
+        steps.TransactionNotify!.push(performance.now() - t0);
+        steps["notify→webhook"]!.push((await hooks.arrival(id, "session.authorized")) - t0);
+        t0 = performance.now();
+        const s = await post(`${gateway}/spark/StopCallback`, JSON.stringify({ StopSiteId: 9000, MachineId: machineId, HwSerial: "0434334921100366", CardLast4Digits: "1234", CardHash: "7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6", SparkTransactionId: id, NayaxTransactionId: nayaxId, CardUid: null, MachineAuTime: "20240205194122328", ServiceStationNumber: "1" }), spark);
+        steps.StopCallback!.push(performance.now() - t0);
+        steps["stop→webhook"]!.push((await hooks.arrival(id, "session.stop_requested")) - t0);
+        t0 = performance.now();
+        const settled = await post(`${gateway}/v1/sessions/${id}/settle`, JSON.stringify({ amount: "12.25" }), auth);
+        steps.settle!.push(performance.now() - t0);
+        steps["settle→webhook"]!.push((await hooks.arrival(id, "session.settled")) - t0);
+        if (n.status !== 200 || s.status !== 200 || settled.status !== 200) failures++;
+      } catch {
+        failures++;
+      }
+    });
     const seconds = (performance.now() - started) / 1000;
     const stepStats = Object.fromEntries(
       Object.entries(steps).map(([name, values]) => {

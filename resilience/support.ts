@@ -21,6 +21,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
+import { demoTenantFile } from "../scripts/demo-tenant";
+import type { DemoTenant } from "../scripts/demo-tenant";
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const DEMO_SITE_ID = 9000;
@@ -93,14 +95,6 @@ export async function freeGatewayPort(): Promise<number> {
 }
 
 // ------------------------------------------------------------------ the gateway
-
-export interface DemoTenant {
-  id: string;
-  apiKey: string;
-  sparkCallbackSecret: string;
-  gatewayUrl: string;
-  simulatorUrl: string;
-}
 
 export interface HttpAnswer {
   status: number;
@@ -233,7 +227,7 @@ export class Gateway {
       },
       () => this.logTail(),
     );
-    this.tenant = JSON.parse(readFileSync(join(this.stateDir, "demo-tenant.json"), "utf8")) as DemoTenant;
+    this.tenant = JSON.parse(readFileSync(demoTenantFile(this.stateDir), "utf8")) as DemoTenant;
   }
 
   /** SIGTERM to the whole process group; SIGKILL after a grace period; then waits for the ports to be free. */

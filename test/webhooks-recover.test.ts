@@ -2,11 +2,11 @@
  * `410 Gone` disables an endpoint; events meanwhile are skipped; re-enabling sends nothing from
  * the past; recover re-sends, in order, what failed or was skipped (CONTRACT §5, §6).
  */
-import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import {
   Receiver,
   WAIT,
+  deliveryState,
   authorizeSession,
   createEndpoint,
   expectQuiet,
@@ -19,12 +19,6 @@ import type { CreatedEndpoint } from "./webhooks-support";
 import { expectApiError, tenantJson, tenantWithSites } from "./support";
 
 interceptWebhooks();
-
-/** Where an event stands for an endpoint (not in the API: it shows through recover). */
-async function deliveryState(eventId: string, endpointId: string): Promise<string | null> {
-  const row = await env.DB.prepare("SELECT state FROM deliveries WHERE event_id = ? AND endpoint_id = ?").bind(eventId, endpointId).first<{ state: string }>();
-  return row?.state ?? null;
-}
 
 describe.concurrent("410 Gone, re-enable and recover", () => {
   it("disables on 410, skips later events, sends nothing on re-enable, and recovers in order", async () => {

@@ -2,11 +2,11 @@
  * Retries under the compressed test schedule (WEBHOOK_RETRY_SCHEDULE="1,1,1": four attempts,
  * about a second apart): giving up, what counts as success, and Retry-After (CONTRACT §6).
  */
-import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import {
   Receiver,
   WAIT,
+  deliveryState,
   attemptsOf,
   authorizeSession,
   createEndpoint,
@@ -24,12 +24,6 @@ interceptWebhooks();
 const ATTEMPTS = 4;
 /** The shortest retry delay the schedule can give: 1 s − 20 % jitter, less a little clock slack. */
 const MIN_GAP_MS = 750;
-
-/** Where an event stands for an endpoint (not in the API: it shows through recover). */
-async function deliveryState(eventId: string, endpointId: string): Promise<string | null> {
-  const row = await env.DB.prepare("SELECT state FROM deliveries WHERE event_id = ? AND endpoint_id = ?").bind(eventId, endpointId).first<{ state: string }>();
-  return row?.state ?? null;
-}
 
 describe.concurrent("retries", () => {
   it("gives up after 4 attempts on a receiver answering 500, records them all, then sends the next event", async () => {

@@ -4,6 +4,7 @@
  * anything else goes to the real fetch. Events are checked with the reference
  * `standardwebhooks` library, as a tenant would.
  */
+import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, expect, vi } from "vitest";
 import { stopCallback, transactionNotify } from "./fixtures";
@@ -12,6 +13,12 @@ import type { Onboarded } from "./helpers";
 import { sparkCall, tenantJson } from "./support";
 
 /** Generous bound for anything that waits on alarms and retries (the schedule is "1,1,1" in tests). */
+/** Where an event stands for an endpoint (not in the API: it shows through recover); null when nothing is kept. */
+export async function deliveryState(eventId: string, endpointId: string): Promise<string | null> {
+  const row = await env.DB.prepare("SELECT state FROM deliveries WHERE event_id = ? AND endpoint_id = ?").bind(eventId, endpointId).first<{ state: string }>();
+  return row?.state ?? null;
+}
+
 export const WAIT = { timeout: 15_000, interval: 50 };
 
 export interface WebhookEvent {

@@ -12,7 +12,8 @@ export function setLogLevel(level: string | undefined): void {
 
 function emit(level: LogLevel, message: string, fields: LogFields): void {
   if (RANK[level] < RANK[threshold]) return;
-  const line = JSON.stringify({ level, message, ...fields });
+  // A field cannot pass itself off as the line's level or message.
+  const line = JSON.stringify({ ...{ level, message }, ...fields, level, message });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);

@@ -5,8 +5,9 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ApiError } from "../lib/errors";
-import { log, setLogLevel } from "../lib/log";
+import { setLogLevel } from "../lib/log";
 import { adminRoutes } from "./admin";
+import { logUnhandled } from "./context";
 import type { AppEnv } from "./context";
 import { sessionRoutes } from "./sessions";
 import { sparkRoutes } from "./spark";
@@ -63,7 +64,7 @@ export function createApp() {
       const code = error.status === 400 ? "invalid_json" : "http_error";
       return c.json(new ApiError(error.status, code, error.message || "bad request").toJSON(), error.status);
     }
-    log.error("unhandled error", { requestId: c.get("requestId"), path: c.req.path, error: String(error), stack: (error as Error)?.stack ?? null });
+    logUnhandled(c, error);
     return c.json(new ApiError(500, "internal_error", "internal error").toJSON(), 500);
   });
   return app;

@@ -22,6 +22,7 @@ import { sessionStub } from "../sessions/stub";
 import { sparkCredentials } from "../tenants/service";
 import { stationState, tenantByCredential, tenantForMachine, tenantForToken } from "../tenants/lookup";
 import type { TenantSummary } from "../tenants/lookup";
+import { logUnhandled } from "./context";
 import type { AppEnv } from "./context";
 
 /** Spark bodies are small; anything larger is refused with 413. */
@@ -240,7 +241,7 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
     if (!(error instanceof SparkRefusal)) {
       // A bug, not a refusal: still answered in Spark's shape, without internals.
       outcome = "error";
-      log.error("unhandled error", { requestId: c.get("requestId"), path: c.req.path, error: String(error), stack: (error as Error)?.stack ?? null });
+      logUnhandled(c, error);
       return c.json(sparkError("Internal error"), 500);
     }
     outcome = `refused ${error.status}`;

@@ -27,6 +27,7 @@ import { historyWriter } from "../db/history-writer";
 import type { Database } from "../db/client";
 import { sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
+import { tableExists } from "../lib/storage";
 import { DISPATCH_SCHEMA, Dispatcher } from "../webhooks/dispatcher";
 import { parseRetrySchedule } from "../webhooks/schedule";
 
@@ -112,8 +113,7 @@ export class SessionObject extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       // A new session's tables are created with its first write, in the same transaction: one
       // commit instead of two on the callback path, and nothing stored for a session never created.
-      const exists = ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'session'").one().n > 0;
-      if (!exists) return;
+      if (!tableExists(ctx.storage.sql, "session")) return;
       this.createSchema();
       const row = ctx.storage.sql.exec<{ record: string }>("SELECT record FROM session WHERE id = 1").toArray()[0];
       this.record = row ? (JSON.parse(row.record) as SessionRecord) : null;
@@ -603,10 +603,6 @@ export class SessionObject extends DurableObject<Env> {
     this.record = next;
     this.wake();
   }
-}
-
-function tableExists(sql: SqlStorage, name: string): boolean {
-  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
 }
 
 function blankRecord(tenantId: string, id: string, flow: SessionRecord["flow"], now: Date): SessionRecord {

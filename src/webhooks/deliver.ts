@@ -31,47 +31,23 @@ export async function sendSigned(endpoint: DeliveryEndpoint, event: StoredEvent)
 export async function sendOnce(db: Database, endpoint: DeliveryEndpoint, event: StoredEvent): Promise<AttemptOutcome> {
   const at = Date.now();
   const outcome = await sendSigned(endpoint, event);
-  await recordAttempt(db, endpoint, event, outcome, outcome.ok ? "delivered" : "failed", 1, at);
+  await db.batch([attemptInsert(db, endpoint, event, outcome, at), upsertDelivery(db, endpoint, event, outcome.ok ? "delivered" : "failed", 1)]);
   if (outcome.gone) await disableGoneEndpoint(db, endpoint.id);
   return outcome;
 }
 
-/** Records an attempt and where the event now stands for the endpoint, in one batch. */
-export async function recordAttempt(
-  db: Database,
-  endpoint: DeliveryEndpoint,
-  event: StoredEvent,
-  outcome: AttemptOutcome,
-  state: DeliveryState,
-  attempts: number,
-  at: number,
-): Promise<void> {
-  await db.batch(attemptWrites(db, endpoint, event, outcome, state, attempts, at));
-}
-
-/** The D1 writes of one attempt: the attempt itself and where the event now stands. */
-export function attemptWrites(
-  db: Database,
-  endpoint: DeliveryEndpoint,
-  event: StoredEvent,
-  outcome: AttemptOutcome,
-  state: DeliveryState,
-  attempts: number,
-  at: number,
-) {
-  return [
-    db.insert(deliveryAttempts).values({
-      eventId: event.id,
-      endpointId: endpoint.id,
-      tenantId: endpoint.tenantId,
-      attemptedAt: at,
-      status: outcome.status,
-      error: outcome.error,
-      durationMs: outcome.durationMs,
-      responseExcerpt: outcome.responseExcerpt,
-    }),
-    upsertDelivery(db, endpoint, event, state, attempts),
-  ] as const;
+/** The D1 write of one attempt: when, what the receiver answered, how long it took. */
+export function attemptInsert(db: Database, endpoint: DeliveryEndpoint, event: StoredEvent, outcome: AttemptOutcome, at: number) {
+  return db.insert(deliveryAttempts).values({
+    eventId: event.id,
+    endpointId: endpoint.id,
+    tenantId: endpoint.tenantId,
+    attemptedAt: at,
+    status: outcome.status,
+    error: outcome.error,
+    durationMs: outcome.durationMs,
+    responseExcerpt: outcome.responseExcerpt,
+  });
 }
 
 /** Where an event stands for an endpoint. */

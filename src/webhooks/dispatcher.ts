@@ -7,9 +7,11 @@
 import type { Database } from "../db/client";
 import type { Sealer } from "../lib/crypto";
 import { log } from "../lib/log";
+import { tableExists } from "../lib/storage";
 import { deliveryEndpoints } from "./endpoints";
 import type { DeliveryEndpoint } from "./endpoints";
-import { attemptWrites, disableGoneEndpoint, sendSigned, upsertDelivery } from "./deliver";
+import { attemptInsert, disableGoneEndpoint, sendSigned, upsertDelivery } from "./deliver";
+import type { DeliveryState } from "./deliver";
 import type { SqlQuery } from "../sessions/d1-outbox";
 import type { StoredEvent } from "./deliver";
 import { nextDelayMs } from "./schedule";
@@ -92,7 +94,7 @@ export class Dispatcher {
     }
     const known = new Set(endpoints.map((e) => e.id));
     // Deleted endpoints: forget their positions and pending re-sends.
-    this.resends ??= this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resend'").toArray().length > 0;
+    this.resends ??= tableExists(this.sql, "resend");
     for (const table of this.resends ? (["cursors", "resend"] as const) : (["cursors"] as const)) {
       for (const row of this.sql.exec<{ endpoint_id: string }>(`SELECT DISTINCT endpoint_id FROM ${table}`).toArray()) {
         if (!known.has(row.endpoint_id)) this.sql.exec(`DELETE FROM ${table} WHERE endpoint_id = ?`, row.endpoint_id);
@@ -140,16 +142,19 @@ export class Dispatcher {
       const at = Date.now();
       const outcome = await sendSigned(endpoint, event);
       const attempts = head.attempts + 1;
+      /** The attempt, and where the event now stands for the endpoint. */
+      const record = (state: DeliveryState) =>
+        this.journal([attemptInsert(this.db, endpoint, event, outcome, at), upsertDelivery(this.db, endpoint, event, state, attempts)]);
       if (outcome.ok) {
-        const writes = attemptWrites(this.db, endpoint, event, outcome, "delivered", attempts, at);
-        // Only recover reads where an event stands, for failed and skipped ones: an event that
-        // went through at its first attempt on the normal path has nothing to record there.
-        this.journal(attempts === 1 && !queue.resend ? [writes[0]] : writes);
+        // Only recover reads where an event stands (failed, skipped): a first attempt on the
+        // normal path has no earlier state to replace, so its success needs none.
+        if (attempts === 1 && !queue.resend) this.journal([attemptInsert(this.db, endpoint, event, outcome, at)]);
+        else record("delivered");
         queue.delivered();
         continue;
       }
       if (outcome.gone) {
-        this.journal(attemptWrites(this.db, endpoint, event, outcome, "failed", attempts, at));
+        record("failed");
         await disableGoneEndpoint(this.db, endpoint.id);
         queue.gaveUp();
         endpoint.enabled = false;
@@ -157,13 +162,13 @@ export class Dispatcher {
       }
       const delay = nextDelayMs(this.schedule, attempts);
       if (delay === null) {
-        this.journal(attemptWrites(this.db, endpoint, event, outcome, "failed", attempts, at));
+        record("failed");
         log.warn("webhook given up", { eventId: event.id, endpointId: endpoint.id, attempts });
         queue.gaveUp();
         continue;
       }
       const retryAt = Date.now() + Math.max(delay, outcome.retryAfterMs ?? 0);
-      this.journal(attemptWrites(this.db, endpoint, event, outcome, "pending", attempts, at));
+      record("pending");
       queue.retryAt(attempts, retryAt);
       return retryAt;
     }

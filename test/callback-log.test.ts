@@ -1,0 +1,162 @@
+/** One structured log line per Spark callback (src/routes/spark.ts), read from the console as an operator would. */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { MockInstance } from "vitest";
+import { transactionNotify } from "./fixtures";
+import { newSessionId, onboard, spark, tenantCall } from "./helpers";
+
+interface LogLine extends Record<string, unknown> {
+  level: string;
+  message: string;
+}
+
+type ConsoleSpy = MockInstance<(...args: unknown[]) => void>;
+
+let logSpy: ConsoleSpy;
+let warnSpy: ConsoleSpy;
+let errorSpy: ConsoleSpy;
+
+beforeEach(() => {
+  logSpy = vi.spyOn(console, "log").mockImplementation(() => {}) as ConsoleSpy;
+  warnSpy = vi.spyOn(console, "warn").mockImplementation(() => {}) as ConsoleSpy;
+  errorSpy = vi.spyOn(console, "error").mockImplementation(() => {}) as ConsoleSpy;
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+/** Forgets what was printed so far (onboarding, station updates), keeping the spies. */
+function clearConsole(): void {
+  logSpy.mockClear();
+  warnSpy.mockClear();
+  errorSpy.mockClear();
+}
+
+/** Everything printed on any console channel, as raw text. */
+function printed(): string[] {
+  return [logSpy, warnSpy, errorSpy].flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(" ")));
+}
+
+/** The `spark callback` lines printed with console.log, parsed. */
+function callbackLines(): LogLine[] {
+  return logSpy.mock.calls
+    .filter((args) => typeof args[0] === "string" && args[0].startsWith("{"))
+    .map((args) => JSON.parse(args[0] as string) as LogLine)
+    .filter((line) => line.message === "spark callback");
+}
+
+/** Asserts `ms` is a non-negative whole number of milliseconds. */
+function expectDuration(ms: unknown): void {
+  expect(typeof ms).toBe("number");
+  expect(Number.isInteger(ms)).toBe(true);
+  expect(ms as number).toBeGreaterThanOrEqual(0);
+}
+
+describe("Spark callback log line", () => {
+  it("logs an approved TransactionNotify once, with the tenant, session, outcome and the response's request id", async () => {
+    const tenant = await onboard({ siteIds: [61] });
+    const id = newSessionId();
+    clearConsole();
+
+    const res = await spark("TransactionNotify", transactionNotify({ SiteId: 61, SparkTransactionId: id }), tenant.sparkCallbackSecret);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { Status: { Verdict: string } }).Status.Verdict).toBe("Approved");
+    const requestId = res.headers.get("X-Request-Id");
+    expect(requestId).toBeTruthy();
+
+    const lines = callbackLines();
+    expect(lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line).toMatchObject({
+      level: "info",
+      message: "spark callback",
+      requestId,
+      method: "TransactionNotify",
+      tenantId: tenant.id,
+      sessionId: id,
+      outcome: "Approved",
+    });
+    expectDuration(line.ms);
+    // Info lines go to console.log only.
+    expect(warnSpy).not.toHaveBeenCalled();
+    expect(errorSpy).not.toHaveBeenCalled();
+
+    for (const text of printed()) expect(text).not.toContain(tenant.sparkCallbackSecret);
+  });
+
+  it("logs a wrong X-Spark-Secret as refused 401 with no tenant", async () => {
+    const tenant = await onboard({ siteIds: [62] });
+    const wrongSecret = `wrong-${crypto.randomUUID()}`;
+    clearConsole();
+
+    const res = await spark("TransactionNotify", transactionNotify({ SiteId: 62, SparkTransactionId: newSessionId() }), wrongSecret);
+    expect(res.status).toBe(401);
+    const requestId = res.headers.get("X-Request-Id");
+    expect(requestId).toBeTruthy();
+
+    const lines = callbackLines();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: "info",
+      message: "spark callback",
+      requestId,
+      method: "TransactionNotify",
+      tenantId: null,
+      outcome: "refused 401",
+    });
+    expectDuration(lines[0]!.ms);
+
+    for (const text of printed()) {
+      expect(text).not.toContain(wrongSecret);
+      expect(text).not.toContain(tenant.sparkCallbackSecret);
+    }
+  });
+
+  it("logs a TransactionNotify on a busy station as Declined", async () => {
+    const tenant = await onboard({ siteIds: [63] });
+    const put = await tenantCall(tenant.apiKey, "/v1/stations/71234996/5", { method: "PUT", json: { availability: "busy" } });
+    expect(put.status).toBe(200);
+    const id = newSessionId();
+    clearConsole();
+
+    const res = await spark("TransactionNotify", transactionNotify({ SiteId: 63, SparkTransactionId: id }), tenant.sparkCallbackSecret);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { Status: { Verdict: string } }).Status.Verdict).toBe("Declined");
+    const requestId = res.headers.get("X-Request-Id");
+    expect(requestId).toBeTruthy();
+
+    const lines = callbackLines();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: "info",
+      message: "spark callback",
+      requestId,
+      method: "TransactionNotify",
+      tenantId: tenant.id,
+      sessionId: id,
+      outcome: "Declined",
+    });
+    expectDuration(lines[0]!.ms);
+
+    for (const text of printed()) expect(text).not.toContain(tenant.sparkCallbackSecret);
+  });
+
+  it("keeps apart the lines of two callbacks by their request ids", async () => {
+    const tenant = await onboard({ siteIds: [64] });
+    const first = newSessionId();
+    const second = newSessionId();
+    clearConsole();
+
+    const a = await spark("TransactionNotify", transactionNotify({ SiteId: 64, SparkTransactionId: first }), tenant.sparkCallbackSecret);
+    const b = await spark("TransactionNotify", transactionNotify({ SiteId: 64, SparkTransactionId: second, NayaxTransactionId: 2004545073 }), tenant.sparkCallbackSecret);
+    expect(a.status).toBe(200);
+    expect(b.status).toBe(200);
+    const idA = a.headers.get("X-Request-Id");
+    const idB = b.headers.get("X-Request-Id");
+    expect(idA).not.toBe(idB);
+
+    const lines = callbackLines();
+    expect(lines.map((line) => [line.requestId, line.sessionId])).toEqual([
+      [idA, first],
+      [idB, second],
+    ]);
+  });
+});
