@@ -1,0 +1,81 @@
+/**
+ * Webhooks and the D1 history: an event is in D1 before its webhook goes out, so a tenant can
+ * read and redeliver what it receives, yet a D1 outage does not hold webhooks back (CONTRACT §6).
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, expect, it, vi } from "vitest";
+import type { Statement } from "../src/db/history-writer";
+import { flush } from "./helpers";
+import { Receiver, WAIT, authorizeSession, createEndpoint, interceptWebhooks, stopSession } from "./webhooks-support";
+import { tenantJson, tenantWithSites } from "./support";
+
+interceptWebhooks();
+
+afterEach(() => {
+  outage = false;
+});
+
+/** While true, the history writer's D1 batches fail as if D1 were unreachable. */
+let outage = false;
+
+/** Puts the history writer the sessions use (one writer unless HISTORY_WRITERS says more) behind {@link outage}. */
+async function breakableHistory(): Promise<void> {
+  await runInDurableObject(env.HISTORY.get(env.HISTORY.idFromName("writer-0")), (instance) => {
+    const writer = instance as unknown as { commit(statements: Statement[]): Promise<void> };
+    const commit = writer.commit.bind(writer);
+    vi.spyOn(writer, "commit").mockImplementation(async (statements) => {
+      if (outage) throw new Error("D1_ERROR: network connection lost");
+      return commit(statements);
+    });
+  });
+}
+
+it("has every event in the events API by the time its webhook arrives", async () => {
+  const tenant = await tenantWithSites();
+  const site = tenant.siteIds[0]!;
+  // The receiver looks each event up, and asks for it again, before it answers the webhook.
+  const lookups: { id: string; read: number; listed: boolean; redeliver: number }[] = [];
+  const receiver = new Receiver(async (d) => {
+    if (lookups.some((l) => l.id === d.event.id)) return new Response(null, { status: 204 });
+    const read = await tenantJson(tenant.apiKey, `/v1/events/${d.event.id}`);
+    const listed = await tenantJson<{ data: { id: string }[] }>(tenant.apiKey, `/v1/events?sessionId=${d.event.data.session.id}`);
+    const redeliver = await tenantJson(tenant.apiKey, `/v1/events/${d.event.id}/redeliver`, { method: "POST" });
+    lookups.push({ id: d.event.id, read: read.status, listed: listed.body.data.some((e) => e.id === d.event.id), redeliver: redeliver.status });
+    return new Response(null, { status: 204 });
+  });
+  await createEndpoint(tenant.apiKey, { url: receiver.url });
+  const session = await authorizeSession(tenant, site);
+  await stopSession(tenant, session, site);
+
+  await vi.waitFor(() => expect(lookups).toHaveLength(2), WAIT);
+  expect(lookups.map(({ read, listed, redeliver }) => ({ read, listed, redeliver }))).toEqual([
+    { read: 200, listed: true, redeliver: 202 },
+    { read: 200, listed: true, redeliver: 202 },
+  ]);
+  // Each redelivery asked for went out, after the first delivery.
+  await vi.waitFor(() => expect(lookups.map((l) => receiver.of(l.id).length)).toEqual([2, 2]), WAIT);
+});
+
+it("delivers webhooks while D1 refuses writes, and writes the history once D1 is back", async () => {
+  await breakableHistory();
+  const tenant = await tenantWithSites();
+  const site = tenant.siteIds[0]!;
+  const receiver = new Receiver();
+  await createEndpoint(tenant.apiKey, { url: receiver.url });
+
+  outage = true;
+  const session = await authorizeSession(tenant, site);
+  await stopSession(tenant, session, site);
+  await vi.waitFor(() => expect(receiver.delivered().map((d) => d.event.type)).toEqual(["session.authorized", "session.stop_requested"]), WAIT);
+  const ids = receiver.delivered().map((d) => d.event.id);
+  for (const id of ids) expect((await tenantJson(tenant.apiKey, `/v1/events/${id}`)).status).toBe(404);
+
+  outage = false;
+  await flush(session.id);
+  for (const id of ids) expect((await tenantJson(tenant.apiKey, `/v1/events/${id}`)).status).toBe(200);
+  const attempts = await Promise.all(ids.map((id) => tenantJson<{ data: { status: number }[] }>(tenant.apiKey, `/v1/events/${id}/attempts`)));
+  expect(attempts.map((a) => a.body.data.map((x) => x.status))).toEqual([[204], [204]]);
+  // Delivered once each: the history catching up sends nothing again.
+  expect(receiver.received).toHaveLength(2);
+});
