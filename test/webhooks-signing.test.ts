@@ -11,6 +11,7 @@ import {
   attemptsOf,
   authorizeSession,
   createEndpoint,
+  eventKnown,
   interceptWebhooks,
   sessionEventIds,
   stopSession,
@@ -95,6 +96,7 @@ describe("redeliver", () => {
     await authorizeSession(tenant, tenant.siteIds[0]!);
     await vi.waitFor(() => expect(receiver.delivered()).toHaveLength(1), WAIT);
     const eventId = receiver.received[0]!.event.id;
+    await eventKnown(tenant.apiKey, eventId);
 
     const res = await tenantJson<{ eventId: string; endpointIds: string[] }>(tenant.apiKey, `/v1/events/${eventId}/redeliver`, { method: "POST" });
     expect(res.status, res.text).toBe(202);
@@ -136,6 +138,8 @@ describe("redeliver", () => {
     await stopSession(tenant, session, site);
     await vi.waitFor(() => expect(receiver.delivered()).toHaveLength(2), WAIT);
     const [e1, e2] = receiver.delivered().map((d) => d.event.id);
+    await eventKnown(tenant.apiKey, e1!);
+    await eventKnown(tenant.apiKey, e2!);
 
     // The receiver holds the redelivery of event 2 until told to answer.
     let release: () => void = () => {};
@@ -199,10 +203,10 @@ describe("test event and events API", () => {
     const a = await authorizeSession(tenant, site);
     const b = await authorizeSession(tenant, site);
     await stopSession(tenant, a, site);
-    // Delivery comes after projection, so once all three arrived the events API has them.
     await vi.waitFor(() => expect(receiver.delivered()).toHaveLength(3), WAIT);
     const aEvents = await sessionEventIds(tenant.apiKey, a.id);
     const bEvents = await sessionEventIds(tenant.apiKey, b.id);
+    for (const e of [...aEvents, ...bEvents]) await eventKnown(tenant.apiKey, e.id);
     expect(aEvents.map((e) => [e.type, e.sequence])).toEqual([
       ["session.authorized", 1],
       ["session.stop_requested", 2],

@@ -135,6 +135,14 @@ export async function attemptsOf(apiKey: string, eventId: string, endpointId?: s
   return res.body.data.filter((a) => endpointId === undefined || a.endpointId === endpointId);
 }
 
+/**
+ * Waits until the events API knows `eventId`. A webhook goes out before its event reaches D1, so
+ * for one writer batch after it arrives the events API can still answer 404 (README, Limits).
+ */
+export async function eventKnown(apiKey: string, eventId: string): Promise<void> {
+  await vi.waitFor(async () => expect((await tenantJson(apiKey, `/v1/events/${eventId}`)).status).toBe(200), WAIT);
+}
+
 let nayaxIds = 3_000_000_000;
 
 /** A Device Start session on `siteId`: TransactionNotify, approved. Answers the session id. */

@@ -82,6 +82,9 @@ export const DEFAULT_CANCEL_REASON_CODE = 101;
 /** When the outbox is run at once after a change, the alarm still fires this much later if that run never completed. */
 const SAFETY_NET_MS = 30_000;
 
+/** How long the D1 batch waits for the first webhook deliveries, to carry their records too. */
+const PROJECTION_MAX_WAIT_MS = 250;
+
 /** Retry a failed projection to D1 after this long; the alarm retries until it lands. */
 const PROJECTION_RETRY_MS = 5_000;
 
@@ -510,10 +513,10 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   /**
-   * Sends the queued D1 writes, delivers what is due, then records the attempts, and sets the
-   * alarm for the next thing due (a retry, an overdue deadline, a failed D1 write) or clears it.
-   * D1 goes first so that an event a tenant receives is already in the events API, ready to be
-   * read or redelivered; when D1 is down, deliveries go ahead anyway.
+   * Delivers what is due and sends the queued D1 writes, then sets the alarm for the next thing
+   * due (a retry, an overdue deadline, a failed D1 write) or clears it when nothing is left.
+   * The D1 batch waits briefly for the first deliveries, so one batch usually carries both the
+   * session's history and the attempts' records.
    */
   private async drain(): Promise<void> {
     if (!this.record) return;
@@ -521,13 +524,19 @@ export class SessionObject extends DurableObject<Env> {
     const wakeAt: number[] = [];
     const overdueAt = this.checkOverdue(Date.now());
     if (overdueAt !== null) wakeAt.push(overdueAt);
-    // Events committed from here on wait for the next run, which their commit asks for.
-    const through = this.lastSequence;
+    const delivering = this.dispatcher().run(this.record.tenantId, this.record.id);
+    let due: number | null | undefined;
+    const settled = await Promise.race([
+      delivering.then((next) => ((due = next), true)),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), PROJECTION_MAX_WAIT_MS)),
+    ]);
     let written = await this.outbox.flush();
-    const due = await this.dispatcher().run(this.record.tenantId, this.record.id, through);
-    if (written) written = await this.outbox.flush();
+    if (!settled) {
+      due = await delivering;
+      written = (await this.outbox.flush()) && written;
+    }
     if (!written) wakeAt.push(Date.now() + PROJECTION_RETRY_MS);
-    if (due !== null) wakeAt.push(due);
+    if (due !== null && due !== undefined) wakeAt.push(due);
     // Something committed meanwhile: leave its safety-net alarm, and run again at once.
     if (this.dirty) return;
     if (wakeAt.length > 0) await this.ctx.storage.setAlarm(Math.min(...wakeAt));

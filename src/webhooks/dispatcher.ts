@@ -81,12 +81,8 @@ export class Dispatcher {
     }
   }
 
-  /**
-   * Sends whatever is due now, up to event `through` (later ones wait for their D1 rows, and the
-   * commit that made them runs the dispatcher again); returns when the next attempt is due, or
-   * null when nothing waits.
-   */
-  async run(tenantId: string, sessionId: string, through: number): Promise<number | null> {
+  /** Sends whatever is due now; returns when the next attempt is due, or null when nothing waits. */
+  async run(tenantId: string, sessionId: string): Promise<number | null> {
     let endpoints: DeliveryEndpoint[];
     try {
       endpoints = await deliveryEndpoints(this.db, this.sealer, tenantId);
@@ -104,19 +100,19 @@ export class Dispatcher {
         if (!known.has(row.endpoint_id)) this.sql.exec(`DELETE FROM ${table} WHERE endpoint_id = ?`, row.endpoint_id);
       }
     }
-    const next = await Promise.all(endpoints.map((endpoint) => this.runEndpoint(endpoint, sessionId, through)));
+    const next = await Promise.all(endpoints.map((endpoint) => this.runEndpoint(endpoint, sessionId)));
     const due = next.filter((t): t is number => t !== null);
     return due.length > 0 ? Math.min(...due) : null;
   }
 
-  private async runEndpoint(endpoint: DeliveryEndpoint, sessionId: string, through: number): Promise<number | null> {
+  private async runEndpoint(endpoint: DeliveryEndpoint, sessionId: string): Promise<number | null> {
     try {
       if (this.resends) {
         const resend = this.resendQueue(endpoint.id);
-        const waiting = await this.drain(endpoint, resend, through);
+        const waiting = await this.drain(endpoint, resend);
         if (waiting !== null || resend.head() !== null) return waiting;
       }
-      return await this.drain(endpoint, this.cursorQueue(endpoint), through);
+      return await this.drain(endpoint, this.cursorQueue(endpoint));
     } catch (error) {
       log.error("webhook dispatch failed", { sessionId, endpointId: endpoint.id, error: String(error) });
       return Date.now() + DISPATCH_RETRY_MS;
@@ -124,8 +120,8 @@ export class Dispatcher {
   }
 
   /** Works through one queue in order until it is empty or must wait; returns when to come back. */
-  private async drain(endpoint: DeliveryEndpoint, queue: Queue, through: number): Promise<number | null> {
-    for (let head = queue.head(); head !== null && head.sequence <= through; head = queue.head()) {
+  private async drain(endpoint: DeliveryEndpoint, queue: Queue): Promise<number | null> {
+    for (let head = queue.head(); head !== null; head = queue.head()) {
       const event = this.event(head.sequence);
       if (!event) {
         queue.gaveUp();
