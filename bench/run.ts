@@ -9,7 +9,7 @@
  *
  *   N=1500 C=16 SESSIONS=300 npm run bench
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -225,6 +225,14 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)]!;
 };
 
+/**
+ * Writes out the files the previous phase left dirty, so the kernel's delayed writeback of one
+ * phase (thousands of SQLite files for the gateway) does not land in the next one's measurement.
+ */
+function settleDisk(): void {
+  execFileSync("sync");
+}
+
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "spark-bench-"));
   const hooks = receiver();
@@ -234,8 +242,10 @@ async function main(): Promise<void> {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       console.error(`round ${round + 1}/${ROUNDS}: baseline`);
+      settleDisk();
       baselines.push(await measureBaseline(join(root, `baseline-${round}`)));
       console.error(`round ${round + 1}/${ROUNDS}: gateway`);
+      settleDisk();
       gateways.push(await measureGateway(join(root, `gateway-${round}`), hooks, round));
     }
   } finally {
