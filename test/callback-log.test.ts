@@ -1,6 +1,6 @@
 /** One structured log line per Spark callback (src/routes/spark.ts), read from the console as an operator would. */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { MockInstance } from "vitest";
+import { describe, expect, it } from "vitest";
+import { captureConsole } from "./console";
 import { transactionNotify } from "./fixtures";
 import { newSessionId, onboard, spark, tenantCall } from "./helpers";
 
@@ -9,35 +9,23 @@ interface LogLine extends Record<string, unknown> {
   message: string;
 }
 
-type ConsoleSpy = MockInstance<(...args: unknown[]) => void>;
-
-let logSpy: ConsoleSpy;
-let warnSpy: ConsoleSpy;
-let errorSpy: ConsoleSpy;
-
-beforeEach(() => {
-  logSpy = vi.spyOn(console, "log").mockImplementation(() => {}) as ConsoleSpy;
-  warnSpy = vi.spyOn(console, "warn").mockImplementation(() => {}) as ConsoleSpy;
-  errorSpy = vi.spyOn(console, "error").mockImplementation(() => {}) as ConsoleSpy;
-});
-
-afterEach(() => vi.restoreAllMocks());
+const out = captureConsole();
 
 /** Forgets what was printed so far (onboarding, station updates), keeping the spies. */
 function clearConsole(): void {
-  logSpy.mockClear();
-  warnSpy.mockClear();
-  errorSpy.mockClear();
+  out.log.mockClear();
+  out.warn.mockClear();
+  out.error.mockClear();
 }
 
 /** Everything printed on any console channel, as raw text. */
 function printed(): string[] {
-  return [logSpy, warnSpy, errorSpy].flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(" ")));
+  return [out.log, out.warn, out.error].flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(" ")));
 }
 
 /** The `spark callback` lines printed with console.log, parsed. */
 function callbackLines(): LogLine[] {
-  return logSpy.mock.calls
+  return out.log.mock.calls
     .filter((args) => typeof args[0] === "string" && args[0].startsWith("{"))
     .map((args) => JSON.parse(args[0] as string) as LogLine)
     .filter((line) => line.message === "spark callback");
@@ -50,6 +38,20 @@ function expectDuration(ms: unknown): void {
   expect(ms as number).toBeGreaterThanOrEqual(0);
 }
 
+/**
+ * Asserts that `res` printed exactly one `spark callback` line, an info line of TransactionNotify
+ * carrying the response's X-Request-Id, a whole-millisecond duration and `fields`.
+ */
+function expectOneCallbackLine(res: Response, fields: Record<string, unknown>): void {
+  const requestId = res.headers.get("X-Request-Id");
+  expect(requestId).toBeTruthy();
+  const lines = callbackLines();
+  expect(lines).toHaveLength(1);
+  const line = lines[0]!;
+  expect(line).toMatchObject({ level: "info", message: "spark callback", requestId, method: "TransactionNotify", ...fields });
+  expectDuration(line.ms);
+}
+
 describe("Spark callback log line", () => {
   it("logs an approved TransactionNotify once, with the tenant, session, outcome and the response's request id", async () => {
     const tenant = await onboard({ siteIds: [61] });
@@ -59,25 +61,11 @@ describe("Spark callback log line", () => {
     const res = await spark("TransactionNotify", transactionNotify({ SiteId: 61, SparkTransactionId: id }), tenant.sparkCallbackSecret);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { Status: { Verdict: string } }).Status.Verdict).toBe("Approved");
-    const requestId = res.headers.get("X-Request-Id");
-    expect(requestId).toBeTruthy();
 
-    const lines = callbackLines();
-    expect(lines).toHaveLength(1);
-    const line = lines[0]!;
-    expect(line).toMatchObject({
-      level: "info",
-      message: "spark callback",
-      requestId,
-      method: "TransactionNotify",
-      tenantId: tenant.id,
-      sessionId: id,
-      outcome: "Approved",
-    });
-    expectDuration(line.ms);
+    expectOneCallbackLine(res, { tenantId: tenant.id, sessionId: id, outcome: "Approved" });
     // Info lines go to console.log only.
-    expect(warnSpy).not.toHaveBeenCalled();
-    expect(errorSpy).not.toHaveBeenCalled();
+    expect(out.warn).not.toHaveBeenCalled();
+    expect(out.error).not.toHaveBeenCalled();
 
     for (const text of printed()) expect(text).not.toContain(tenant.sparkCallbackSecret);
   });
@@ -89,20 +77,8 @@ describe("Spark callback log line", () => {
 
     const res = await spark("TransactionNotify", transactionNotify({ SiteId: 62, SparkTransactionId: newSessionId() }), wrongSecret);
     expect(res.status).toBe(401);
-    const requestId = res.headers.get("X-Request-Id");
-    expect(requestId).toBeTruthy();
 
-    const lines = callbackLines();
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({
-      level: "info",
-      message: "spark callback",
-      requestId,
-      method: "TransactionNotify",
-      tenantId: null,
-      outcome: "refused 401",
-    });
-    expectDuration(lines[0]!.ms);
+    expectOneCallbackLine(res, { tenantId: null, outcome: "refused 401" });
 
     for (const text of printed()) {
       expect(text).not.toContain(wrongSecret);
@@ -120,21 +96,8 @@ describe("Spark callback log line", () => {
     const res = await spark("TransactionNotify", transactionNotify({ SiteId: 63, SparkTransactionId: id }), tenant.sparkCallbackSecret);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { Status: { Verdict: string } }).Status.Verdict).toBe("Declined");
-    const requestId = res.headers.get("X-Request-Id");
-    expect(requestId).toBeTruthy();
 
-    const lines = callbackLines();
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({
-      level: "info",
-      message: "spark callback",
-      requestId,
-      method: "TransactionNotify",
-      tenantId: tenant.id,
-      sessionId: id,
-      outcome: "Declined",
-    });
-    expectDuration(lines[0]!.ms);
+    expectOneCallbackLine(res, { tenantId: tenant.id, sessionId: id, outcome: "Declined" });
 
     for (const text of printed()) expect(text).not.toContain(tenant.sparkCallbackSecret);
   });

@@ -12,12 +12,12 @@ import { tenantJson, tenantWithSites } from "./support";
 
 interceptWebhooks();
 
+/** While true, the history writer's D1 batches fail as if D1 were unreachable. */
+let outage = false;
+
 afterEach(() => {
   outage = false;
 });
-
-/** While true, the history writer's D1 batches fail as if D1 were unreachable. */
-let outage = false;
 
 /** Puts the history writer the sessions use (one writer unless HISTORY_WRITERS says more) behind {@link outage}. */
 async function breakableHistory(): Promise<void> {
