@@ -1,0 +1,222 @@
+/**
+ * Calls to Spark that move money (CONTRACT §8): one at a time in arrival order, recorded before
+ * they are sent, an unknown outcome never treated as a refusal, Remote Start never orphaned,
+ * StartSession idempotent, and stop-by-card independent of the D1 projection.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { startSession, stopCallback, stopNotify, transactionCallback, transactionNotify } from "../sim/drive";
+import type { Statement } from "../src/db/history-writer";
+import { sessionStub } from "../src/sessions/stub";
+import { freshMachine, freshSite, sleep } from "./support";
+import { bodyOf, cancel, deviceStart, eventTypes, freshNayaxId, remoteStart, sent, session, sessionSettings, settle } from "./session-flows";
+import { installSimulator } from "./spark-harness";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  outage = false;
+});
+
+/** A tenant of the simulator with one authorized Device Start session of "10.00". */
+async function authorized() {
+  const harness = installSimulator();
+  const siteId = freshSite();
+  const t = await harness.tenant({ siteIds: [siteId] });
+  const { id, nayaxId } = await deviceStart(t, siteId, { Amount: JSON.rawJSON("10.00") });
+  return { ...harness, t, siteId, id, nayaxId };
+}
+
+/** Counts how many Settlement/CancelTransaction requests the simulator is serving at once. */
+function watchConcurrency(simulator: { handle(request: Request): Promise<Response> }) {
+  let inFlight = 0;
+  let peak = 0;
+  const handle = simulator.handle.bind(simulator);
+  vi.spyOn(simulator, "handle").mockImplementation(async (request: Request) => {
+    inFlight += 1;
+    peak = Math.max(peak, inFlight);
+    try {
+      return await handle(request);
+    } finally {
+      inFlight -= 1;
+    }
+  });
+  return { peak: () => peak };
+}
+
+/** Runs the session's alarm once (the object's own schedule decides what is due). */
+const alarm = (id: string) => runDurableObjectAlarm(sessionStub(env, id));
+
+describe("one call to Spark at a time, in arrival order (§8)", () => {
+  it("a declined settle followed by two queued settles reaches Spark twice, never at once, and settles once", async () => {
+    const { simulator, t, id } = await authorized();
+    const concurrency = watchConcurrency(simulator);
+    simulator.failNext("Settlement", { errorCode: 35, delayMs: 400 });
+    const a = settle(t, id, { amount: "4.00" });
+    await sleep(50);
+    const b = settle(t, id, { amount: "5.00" });
+    await sleep(20);
+    const c = settle(t, id, { amount: "6.00" });
+    const [ra, rb, rc] = await Promise.all([a, b, c]);
+    expect(ra.status, ra.text).toBe(502);
+    expect(rb.status, rb.text).toBe(200);
+    expect(rb.body.settledAmount).toBe("5.00");
+    expect(rc.status, rc.text).toBe(409);
+    expect(sent(simulator, "Settlement").map((r) => bodyOf(r)["Amount"])).toEqual(["4.00", "5.00"]);
+    expect(concurrency.peak()).toBe(1);
+    const types = await eventTypes(t, id);
+    expect(types.filter((type) => type === "session.settled")).toHaveLength(1);
+    expect(types).toEqual(["session.authorized", "session.settlement_failed", "session.settled"]);
+  });
+
+  it("a declined settle followed by a queued settle and a queued cancel: the settle wins, the cancel is 409", async () => {
+    const { simulator, t, id } = await authorized();
+    const concurrency = watchConcurrency(simulator);
+    simulator.failNext("Settlement", { errorCode: 35, delayMs: 400 });
+    const a = settle(t, id, { amount: "4.00" });
+    await sleep(50);
+    const b = settle(t, id, { amount: "5.00" });
+    await sleep(20);
+    const c = cancel(t, id);
+    const [ra, rb, rc] = await Promise.all([a, b, c]);
+    expect([ra.status, rb.status, rc.status]).toEqual([502, 200, 409]);
+    expect(sent(simulator, "CancelTransaction")).toHaveLength(0);
+    expect(concurrency.peak()).toBe(1);
+    expect((await session(t, id)).status).toBe("settled");
+  });
+});
+
+describe("an unknown outcome is its own state (§8)", () => {
+  it("a Settlement whose answer is lost answers 202, refuses another amount, and is resolved by the identical request", async () => {
+    const { simulator, t, id } = await authorized();
+    simulator.failNext("Settlement", { lostAnswer: true });
+    const first = await settle(t, id, { amount: "5.00", receipt: { General: [{ Station: "B12" }] } });
+    expect(first.status, first.text).toBe(202);
+    expect(first.body.status).toBe("authorized");
+    expect(first.body.operation).toMatchObject({ kind: "settle", amount: "5.00", state: "unknown", attempts: 1 });
+
+    const other = await settle(t, id, { amount: "6.00" });
+    expect(other.status, other.text).toBe(409);
+    expect(other.body.error.code).toBe("operation_in_doubt");
+    const cancelled = await cancel(t, id);
+    expect(cancelled.status, cancelled.text).toBe(409);
+    const same = await settle(t, id, { amount: "5.00", receipt: { General: [{ Station: "B12" }] } });
+    expect(same.status, same.text).toBe(202);
+    expect(sent(simulator, "Settlement")).toHaveLength(1);
+
+    await alarm(id);
+    const requests = sent(simulator, "Settlement");
+    expect(requests).toHaveLength(2);
+    expect(requests[1]!.bodyText).toBe(requests[0]!.bodyText);
+    const after = await session(t, id);
+    expect(after).toMatchObject({ status: "settled", settledAmount: "5.00", operation: null });
+    expect(after.events.map((e) => e.type)).toEqual(["session.authorized", "session.settled"]);
+  });
+
+  it("a Settlement that times out answers 202 and is not refused", async () => {
+    const { simulator, t, id } = await authorized();
+    await sessionSettings(id, { SPARK_TIMEOUT_MS: "150" });
+    simulator.failNext("Settlement", { delayMs: 400 });
+    const first = await settle(t, id, { amount: "5.00" });
+    expect(first.status, first.text).toBe(202);
+    expect(first.body.operation).toMatchObject({ kind: "settle", state: "unknown", lastError: { code: null } });
+    const other = await settle(t, id, { amount: "6.00" });
+    expect(other.status).toBe(409);
+    await sleep(400);
+    expect(sent(simulator, "Settlement").map((r) => bodyOf(r)["Amount"])).toEqual(["5.00"]);
+  });
+});
+
+describe("Remote Start is never orphaned (§8)", () => {
+  it("a TriggerTransaction whose answer is lost leaves a session that Spark's TransactionCallback finds", async () => {
+    const { simulator, tenant } = installSimulator();
+    const siteId = freshSite();
+    const t = await tenant({ siteIds: [siteId] });
+    simulator.failNext("TriggerTransaction", { lostAnswer: true });
+    const started = await remoteStart(t, { terminal: { hwSerial: "0434334921100366" }, amount: "15.00" });
+    expect(started.status, started.text).toBe(202);
+    expect(started.body).toMatchObject({ status: "awaiting_card", operation: { kind: "remote_start", state: "unknown" } });
+    const id = started.body.id;
+    const answer = await t.driver.send("TransactionCallback", transactionCallback({ SiteId: siteId, SparkTransactionId: id, NayaxTransactionId: freshNayaxId() }));
+    expect(answer.status, answer.text).toBe(200);
+    expect(await session(t, id)).toMatchObject({ status: "authorized", authorizedAmount: "15.00", operation: null });
+    expect(sent(simulator, "TriggerTransaction")).toHaveLength(1);
+  });
+});
+
+describe("StartSession (§8)", () => {
+  it("a repeat with the same TokenId and Random answers the same session and cipher and creates nothing", async () => {
+    const { t } = await authorized();
+    const body = startSession({ TokenId: t.spark.tokenId, MachineId: freshMachine(), Random: "abcdefghi12345678" });
+    const first = await t.driver.send("StartSession", body);
+    const second = await t.driver.send("StartSession", body);
+    expect(first.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    const id = (first.body as { SparkTransactionId: string }).SparkTransactionId;
+    expect(await eventTypes(t, id)).toEqual(["session.created"]);
+  });
+
+  it("a Device Start session that never sees a card ends timed_out after AWAITING_CARD_TTL_SECONDS", async () => {
+    const { t } = await authorized();
+    const first = await t.driver.send("StartSession", startSession({ TokenId: t.spark.tokenId, MachineId: freshMachine(), Random: "zyxwvutsr98765432" }));
+    const id = (first.body as { SparkTransactionId: string }).SparkTransactionId;
+    await sessionSettings(id, { AWAITING_CARD_TTL_SECONDS: "1" });
+    await sleep(1100);
+    await alarm(id);
+    expect(await session(t, id)).toMatchObject({ status: "timed_out" });
+    expect(await eventTypes(t, id)).toEqual(["session.created", "session.timed_out"]);
+  });
+});
+
+/** While true, the history writer's D1 batches fail as if D1 were unreachable. */
+let outage = false;
+
+async function breakHistory(): Promise<void> {
+  await runInDurableObject(env.HISTORY.get(env.HISTORY.idFromName("writer-0")), (instance) => {
+    const writer = instance as unknown as { commit(statements: Statement[]): Promise<void> };
+    const commit = writer.commit.bind(writer);
+    vi.spyOn(writer, "commit").mockImplementation(async (statements) => {
+      if (outage) throw new Error("D1_ERROR: network connection lost");
+      return commit(statements);
+    });
+  });
+}
+
+describe("stop by card sees every authorization, also while D1 lags or is down (§8)", () => {
+  it("StopCallback by card hash, by NayaxTransactionId, and StopNotify, sent right after the authorization", async () => {
+    const { t, siteId } = await authorized();
+    await breakHistory();
+    outage = true;
+    const machine = freshMachine();
+    const card = (crypto.randomUUID() + crypto.randomUUID()).replace(/-/g, "");
+    const byCard = await deviceStart(t, siteId, { MachineId: machine, CardHash: card, ServiceStationNumber: "1" });
+    const stopped = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: machine, CardHash: card, SparkTransactionId: null, NayaxTransactionId: null, ServiceStationNumber: "1" }));
+    expect(stopped.status, stopped.text).toBe(200);
+    expect(stopped.body).toMatchObject({ SparkTransactionId: byCard.id, Status: { Verdict: "Approved" } });
+
+    const byNayax = await deviceStart(t, siteId, { MachineId: machine, CardHash: card, ServiceStationNumber: "2" });
+    const stoppedById = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: machine, CardHash: card, SparkTransactionId: null, NayaxTransactionId: byNayax.nayaxId, ServiceStationNumber: "2" }));
+    expect(stoppedById.body).toMatchObject({ SparkTransactionId: byNayax.id, Status: { Verdict: "Approved" } });
+
+    const notified = await deviceStart(t, siteId, { MachineId: machine, CardHash: card, ServiceStationNumber: "3" });
+    const notify = await t.driver.send("StopNotify", stopNotify({ StopSiteId: siteId, MachineId: machine, CardHash: card, ServiceStationNumber: "3" }));
+    expect(notify.body).toMatchObject({ SparkTransactionId: notified.id, NayaxTransactionId: notified.nayaxId, Status: { Verdict: "Approved" } });
+    for (const id of [byCard.id, byNayax.id, notified.id]) expect((await session(t, id)).status).toBe("stop_requested");
+  });
+
+  it("twenty stops sent as soon as their authorizations are answered all find their sessions", async () => {
+    const { t, siteId } = await authorized();
+    const machine = freshMachine();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const card = (crypto.randomUUID() + crypto.randomUUID()).replace(/-/g, "");
+        const id = crypto.randomUUID();
+        const notified = await t.driver.send("TransactionNotify", transactionNotify({ SiteId: siteId, MachineId: machine, SparkTransactionId: id, NayaxTransactionId: freshNayaxId(), CardHash: card, ServiceStationNumber: String(i + 1) }));
+        expect(notified.status).toBe(200);
+        const stop = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: machine, CardHash: card, SparkTransactionId: null, NayaxTransactionId: null, ServiceStationNumber: String(i + 1) }));
+        return { id, answer: stop.body as { SparkTransactionId: string | null; Status: { Verdict: string } } };
+      }),
+    );
+    expect(results.filter((r) => r.answer.Status.Verdict !== "Approved" || r.answer.SparkTransactionId !== r.id)).toEqual([]);
+  });
+});
