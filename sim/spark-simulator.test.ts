@@ -286,7 +286,7 @@ describe("SparkSimulator refusals: TriggerTransaction", () => {
 });
 
 describe("SparkSimulator refusals: Settlement and CancelTransaction", () => {
-  it("Settlement: 32 unknown NayaxTransactionId, 27 another session, 36 wrong site, 35 above authorized, 35 twice", async () => {
+  it("Settlement: 32 unknown NayaxTransactionId, 27 another session, 36 wrong site, 35 above authorized, the identical repeat answered again, 35 for another amount", async () => {
     const env = setup();
     const { id, nayaxTransactionId } = await authorized(env, 1500n);
     const settle = (o: { id?: string; nayax?: number; site?: number; amount?: bigint } = {}) =>
@@ -296,8 +296,11 @@ describe("SparkSimulator refusals: Settlement and CancelTransaction", () => {
     expect(await sparkError(settle({ id: newId() }))).toMatchObject({ code: 27, description: "Unknown Transaction ID" });
     expect(await sparkError(settle({ site: 4 }))).toMatchObject({ code: 36, description: "Site ID Not Found" });
     expect(await sparkError(settle({ amount: 1501n }))).toMatchObject({ code: 35, description: expect.stringContaining("Settlement Failed") });
-    await expect(settle()).resolves.toMatchObject({ amount: 1500n });
-    expect(await sparkError(settle())).toMatchObject({ code: 35, description: expect.stringContaining("already settled") });
+    const first = await settle({ amount: 1400n });
+    expect(first).toMatchObject({ amount: 1400n });
+    // A client that lost the answer sends the same request again and gets the same answer.
+    expect(await settle({ amount: 1400n })).toEqual(first);
+    expect(await sparkError(settle({ amount: 1300n }))).toMatchObject({ code: 35, description: expect.stringContaining("already settled") });
   });
 
   it("Settlement: 34 Missing Amount and 997 for an EReceiptData that is not a JSON string", async () => {
@@ -396,14 +399,15 @@ describe("SparkSimulator failure injection", () => {
     await expect(slowClient.startAuthentication({ sparkTransactionId: newId(), terminal: SERIAL })).resolves.toBeUndefined();
   });
 
-  it("a lost answer settles on Spark's side, so the retry is declined 35", async () => {
+  it("a lost answer settles on Spark's side: the identical retry is approved, another amount declined 35", async () => {
     const env = setup();
     const { id, nayaxTransactionId } = await authorized(env);
-    const settle = () => env.client.settle({ sparkTransactionId: id, nayaxTransactionId, siteId: SITE, terminal: SERIAL, amount: 700n });
+    const settle = (amount = 700n) => env.client.settle({ sparkTransactionId: id, nayaxTransactionId, siteId: SITE, terminal: SERIAL, amount });
     env.simulator.failNext("Settlement", { lostAnswer: true });
     expect(await sparkError(settle())).toMatchObject({ kind: "unreachable" });
     expect(env.simulator.authorization(nayaxTransactionId)).toMatchObject({ settledAmount: 700n });
-    expect(await sparkError(settle())).toMatchObject({ kind: "declined", code: 35 });
+    await expect(settle()).resolves.toMatchObject({ amount: 700n });
+    expect(await sparkError(settle(600n))).toMatchObject({ kind: "declined", code: 35 });
   });
 
   it("reset forgets state and queued failures", async () => {

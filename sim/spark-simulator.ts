@@ -406,11 +406,13 @@ export class SparkSimulator {
 
     const authorization = this.#authorizationFor(tenant, nayaxId, id, siteId);
     if (authorization.cancelled) throw new Refusal(SparkCode.SettlementFailed, "Settlement Failed: the transaction was cancelled");
-    if (authorization.settledAmount !== null) throw new Refusal(SparkCode.SettlementFailed, "Settlement Failed: the transaction is already settled");
+    // The identical request again (a client that lost the answer) gets the first answer; anything else is refused.
+    const sameAgain = authorization.settledAmount === amount.value && authorization.eReceiptData === (typeof receipt === "string" ? receipt : null);
+    if (authorization.settledAmount !== null && !sameAgain) throw new Refusal(SparkCode.SettlementFailed, "Settlement Failed: the transaction is already settled");
     // Settling above the authorization is refused: every related Nayax document forbids it (§5).
     if (amount.value > authorization.amount) throw new Refusal(SparkCode.SettlementFailed, "Settlement Failed: amount exceeds the authorized amount");
 
-    const now = this.#now();
+    const now = sameAgain && authorization.settledAt ? new Date(authorization.settledAt) : this.#now();
     authorization.settledAmount = amount.value;
     authorization.settledAmountText = amount.text;
     authorization.settledAt = now.toISOString();

@@ -15,5 +15,11 @@ declare namespace Cloudflare {
     HISTORY_WRITERS?: string;
     /** How long an authorized session may wait for settlement before it is flagged overdue. */
     SETTLEMENT_WINDOW_SECONDS?: string;
+    /** A Device Start session still waiting for a card this long ends `timed_out` (default 900). */
+    AWAITING_CARD_TTL_SECONDS?: string;
+    /** Comma-separated seconds between re-sends of a call to Spark whose outcome is unknown. */
+    SPARK_RESEND_SCHEDULE?: string;
+    /** How long calls in doubt are re-sent before the session needs review (default 172800). */
+    SPARK_RESEND_HORIZON_SECONDS?: string;
   }
 }

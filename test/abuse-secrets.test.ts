@@ -95,14 +95,16 @@ describe("one tenant through every path, console captured", () => {
     await spark("AvailabilityCheck", "AvailabilityCheck", drive.availabilityCheck({ SiteId: t.siteIds[0], MachineId: freshMachine() }), 200);
     await api("station", `/v1/stations/${freshMachine()}/5`, { method: "PUT", json: { availability: "busy", display: "Busy" } }, 200);
 
-    // Spark failing: an HTTP 500, a decline, a network error — each a 502 to the tenant.
+    // Spark failing: a decline is a 502; an HTTP 500 or a network error leaves the outcome unknown (202, §8).
     const failing = await deviceStart("spark failures");
-    sandbox.simulator.failNext("Settlement", { httpStatus: 500 });
-    await api("settle, Spark 500", `/v1/sessions/${failing.id}/settle`, { method: "POST", json: { amount: "5.00" } }, 502);
     sandbox.simulator.failNext("Settlement", { errorCode: 29 });
     await api("settle, Spark declines", `/v1/sessions/${failing.id}/settle`, { method: "POST", json: { amount: "5.00" } }, 502);
+    const inDoubt = await deviceStart("spark 500");
+    sandbox.simulator.failNext("Settlement", { httpStatus: 500 });
+    await api("settle, Spark 500", `/v1/sessions/${inDoubt.id}/settle`, { method: "POST", json: { amount: "5.00" } }, 202);
+    const unreachable = await deviceStart("spark unreachable");
     sandbox.simulator.failNext("Settlement", { networkError: true });
-    await api("settle, Spark unreachable", `/v1/sessions/${failing.id}/settle`, { method: "POST", json: { amount: "5.00" } }, 502);
+    await api("settle, Spark unreachable", `/v1/sessions/${unreachable.id}/settle`, { method: "POST", json: { amount: "5.00" } }, 202);
     sandbox.simulator.failNext("StartAuthentication", { networkError: true });
     await remoteStart("remote start, Spark unreachable", 502);
     await api("settle after failures", `/v1/sessions/${failing.id}/settle`, { method: "POST", json: { amount: "5.00" } }, 200);

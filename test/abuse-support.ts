@@ -16,7 +16,7 @@ import { ADMIN_TOKEN, flush } from "./helpers";
 import type { Onboarded } from "./helpers";
 import { SIM_BASE_URL, installSimulator } from "./spark-harness";
 import type { SimTenantHandle } from "./spark-harness";
-import { freshMachine } from "./support";
+import { freshMachine, freshRandom } from "./support";
 import type { SessionBody, SparkAnswer } from "./support";
 
 // ---------------------------------------------------------------- calling the Worker
@@ -518,7 +518,6 @@ export function installSandbox() {
 export type SparkTenant = Onboarded & { siteIds: number[]; spark: { tokenId: number } };
 
 const HW = "0434334921100366";
-const RANDOM = "123456789qwertyui";
 let nayaxIds = 1_000_000;
 
 /** A session of the tenant that a method's body points at; replaced once a run was accepted (it may have moved on). */
@@ -611,7 +610,7 @@ export function sparkFuzzer(tenant: () => SparkTenant, options: { keepTargets?: 
       const answer = await sparkCall("TransactionNotify", body);
       expect(answer.body.Status.Verdict, JSON.stringify(answer.body)).toBe("Approved");
     } else {
-      const answer = await sparkCall("StartSession", drive.startSession({ MachineId: machine, TokenId: a.spark.tokenId, HwSerial: HW, Random: RANDOM }));
+      const answer = await sparkCall("StartSession", drive.startSession({ MachineId: machine, TokenId: a.spark.tokenId, HwSerial: HW, Random: freshRandom() }));
       expect(answer.status, JSON.stringify(answer.body)).toBe(200);
       id = answer.body.SparkTransactionId as string;
     }

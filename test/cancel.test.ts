@@ -125,17 +125,27 @@ describe("cancel: Spark's answers", () => {
     expect(sent(simulator, "CancelTransaction")).toHaveLength(2);
   });
 
-  it.each([
-    ["unreachable", { networkError: true }],
-    ["HTTP 500", { httpStatus: 500 }],
-    ["HTTP 401", { httpStatus: 401 }],
-  ])("Spark %s is 502", async (_what, failure) => {
+  it("Spark HTTP 401 is 502", async () => {
     const { simulator, t, id } = await authorized();
-    simulator.failNext("CancelTransaction", failure);
+    simulator.failNext("CancelTransaction", { httpStatus: 401 });
     const res = await cancel(t, id);
     expect(res.status, res.text).toBe(502);
     expect(res.body.error.spark).toBeDefined();
     expect((await session(t, id)).status).toBe("authorized");
+  });
+
+  it.each([
+    ["unreachable", { networkError: true }],
+    ["HTTP 500", { httpStatus: 500 }],
+  ])("Spark %s leaves the outcome unknown: 202, and another cancel answers the same", async (_what, failure) => {
+    const { simulator, t, id } = await authorized();
+    simulator.failNext("CancelTransaction", failure);
+    const res = await cancel(t, id);
+    expect(res.status, res.text).toBe(202);
+    expect(res.body).toMatchObject({ status: "authorized", operation: { kind: "cancel", state: "unknown" } });
+    expect((await cancel(t, id)).status).toBe(202);
+    expect((await settle(t, id, { amount: "1.00" })).status).toBe(409);
+    expect(sent(simulator, "CancelTransaction")).toHaveLength(1);
   });
 });
 

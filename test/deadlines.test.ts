@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { stopCallback } from "../sim/drive";
-import { DEFAULT_SETTLEMENT_WINDOW_SECONDS } from "../src/sessions/session-object";
+import { DEFAULT_SETTLEMENT_WINDOW_SECONDS } from "../src/sessions/settings";
 import { freshSite, sleep, tenantJson } from "./support";
 import { authorizedRemote, drain, cancel, deviceStart, eventTypes, insideSession, session, sessionSettings, settle } from "./session-flows";
 import { installSimulator } from "./spark-harness";

@@ -10,7 +10,10 @@ import { startSession, stopCallback, stopNotify, transactionCallback, transactio
 import type { Statement } from "../src/db/history-writer";
 import { sessionStub } from "../src/sessions/stub";
 import { freshMachine, freshSite, sleep } from "./support";
-import { bodyOf, cancel, deviceStart, eventTypes, freshNayaxId, remoteStart, sent, session, sessionSettings, settle } from "./session-flows";
+import type { Command } from "../src/sessions/rules";
+import { bodyOf, cancel, deviceStart, drain, eventTypes, freshNayaxId, insideSession, remoteStart, sent, session, sessionSettings, settle } from "./session-flows";
+import type { ErrorJson, SessionJson } from "./session-flows";
+import { tenantJson } from "./support";
 import { installSimulator } from "./spark-harness";
 
 afterEach(() => {
@@ -62,7 +65,8 @@ describe("one call to Spark at a time, in arrival order (§8)", () => {
     expect(rb.status, rb.text).toBe(200);
     expect(rb.body.settledAmount).toBe("5.00");
     expect(rc.status, rc.text).toBe(409);
-    expect(sent(simulator, "Settlement").map((r) => bodyOf(r)["Amount"])).toEqual(["4.00", "5.00"]);
+    // On the wire as exact literals: 4.00 goes out as 4.
+    expect(sent(simulator, "Settlement").map((r) => bodyOf(r)["Amount"])).toEqual(["4", "5"]);
     expect(concurrency.peak()).toBe(1);
     const types = await eventTypes(t, id);
     expect(types.filter((type) => type === "session.settled")).toHaveLength(1);
@@ -89,6 +93,7 @@ describe("one call to Spark at a time, in arrival order (§8)", () => {
 describe("an unknown outcome is its own state (§8)", () => {
   it("a Settlement whose answer is lost answers 202, refuses another amount, and is resolved by the identical request", async () => {
     const { simulator, t, id } = await authorized();
+    await sessionSettings(id, { SPARK_RESEND_SCHEDULE: "1" });
     simulator.failNext("Settlement", { lostAnswer: true });
     const first = await settle(t, id, { amount: "5.00", receipt: { General: [{ Station: "B12" }] } });
     expect(first.status, first.text).toBe(202);
@@ -104,7 +109,8 @@ describe("an unknown outcome is its own state (§8)", () => {
     expect(same.status, same.text).toBe(202);
     expect(sent(simulator, "Settlement")).toHaveLength(1);
 
-    await alarm(id);
+    // The object's own alarm sends the identical request again about a second later.
+    await vi.waitFor(async () => expect((await session(t, id)).status).toBe("settled"), { timeout: 5_000, interval: 100 });
     const requests = sent(simulator, "Settlement");
     expect(requests).toHaveLength(2);
     expect(requests[1]!.bodyText).toBe(requests[0]!.bodyText);
@@ -123,7 +129,7 @@ describe("an unknown outcome is its own state (§8)", () => {
     const other = await settle(t, id, { amount: "6.00" });
     expect(other.status).toBe(409);
     await sleep(400);
-    expect(sent(simulator, "Settlement").map((r) => bodyOf(r)["Amount"])).toEqual(["5.00"]);
+    expect(sent(simulator, "Settlement").map((r) => bodyOf(r)["Amount"])).toEqual(["5"]);
   });
 });
 
@@ -218,5 +224,83 @@ describe("stop by card sees every authorization, also while D1 lags or is down (
       }),
     );
     expect(results.filter((r) => r.answer.Status.Verdict !== "Approved" || r.answer.SparkTransactionId !== r.id)).toEqual([]);
+  });
+});
+
+describe("recorded first, reconciled by the alarm, reviewed by a person (§8)", () => {
+  it("an operation recorded before the object stopped is sent again, identically, by the alarm", async () => {
+    const { simulator, t, id } = await authorized();
+    await sessionSettings(id, { SPARK_RESEND_SCHEDULE: "0.2" });
+    // What the object holds when it stops right after recording the call, before Spark answered.
+    await insideSession(id, (object) =>
+      (object as unknown as { apply(command: Command): unknown }).apply({ type: "settle", tenantId: t.id, operationId: "op_stopped", amount: "3.00", receiptJson: null, idempotencyKey: null }),
+    );
+    expect((await session(t, id)).operation).toMatchObject({ kind: "settle", amount: "3.00", state: "pending", attempts: 1 });
+    expect(sent(simulator, "Settlement")).toHaveLength(0);
+    await vi.waitFor(async () => expect((await session(t, id)).status).toBe("settled"), { timeout: 5_000, interval: 100 });
+    expect(sent(simulator, "Settlement").map((r) => bodyOf(r)["Amount"])).toEqual(["3"]);
+    expect((await session(t, id)).operation).toBeNull();
+  });
+
+  it("a re-send that Spark refuses puts the session in review; resolve closes it; bad input changes nothing", async () => {
+    const { simulator, t, id } = await authorized();
+    await sessionSettings(id, { SPARK_RESEND_SCHEDULE: "0.2" });
+    simulator.failNext("Settlement", { networkError: true });
+    simulator.failNext("Settlement", { errorCode: 32, description: "Transaction Not Found or Old" });
+    expect((await settle(t, id, { amount: "7.00" })).status).toBe(202);
+    await vi.waitFor(async () => expect((await session(t, id)).status).toBe("review_required"), { timeout: 5_000, interval: 100 });
+    const inReview = await session(t, id);
+    expect(inReview.operation).toMatchObject({ kind: "settle", amount: "7.00", state: "unknown", attempts: 2, lastError: { code: 32, description: "Transaction Not Found or Old" } });
+    expect(inReview.events.map((e) => e.type)).toEqual(["session.authorized", "session.review_required"]);
+    expect(sent(simulator, "Settlement")).toHaveLength(2);
+    // Nothing more goes to Spark by itself.
+    await sleep(500);
+    expect(sent(simulator, "Settlement")).toHaveLength(2);
+    expect((await settle(t, id, { amount: "7.00" })).status).toBe(202);
+    expect((await settle(t, id, { amount: "1.00" })).status).toBe(409);
+
+    await drain(id);
+    const listed = await tenantJson<{ data: Array<{ id: string }> }>(t.apiKey, "/v1/sessions?status=review_required");
+    expect(listed.body.data.map((s) => s.id)).toEqual([id]);
+
+    const bogus = await tenantJson<ErrorJson>(t.apiKey, `/v1/sessions/${id}/resolve`, { method: "POST", json: { outcome: "maybe" } });
+    expect(bogus.status, bogus.text).toBe(400);
+    expect(bogus.body.error.details).toEqual([expect.objectContaining({ field: "outcome" })]);
+    expect((await session(t, id)).status).toBe("review_required");
+
+    const resolved = await tenantJson<SessionJson>(t.apiKey, `/v1/sessions/${id}/resolve`, { method: "POST", json: { outcome: "settled", note: "Nayax confirmed the 7.00" } });
+    expect(resolved.status, resolved.text).toBe(200);
+    expect(resolved.body).toMatchObject({ status: "settled", settledAmount: "7.00", operation: null, resolvedBy: "tenant", resolutionNote: "Nayax confirmed the 7.00" });
+    expect(await eventTypes(t, id)).toEqual(["session.authorized", "session.review_required", "session.settled"]);
+
+    const again = await tenantJson<ErrorJson>(t.apiKey, `/v1/sessions/${id}/resolve`, { method: "POST", json: { outcome: "settled" } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("not_in_review");
+    expect(sent(simulator, "Settlement")).toHaveLength(2);
+  });
+
+  it("resolve on a session not in review is 409 and changes nothing; another tenant's is 404", async () => {
+    const { t, id, tenant } = await authorized();
+    const res = await tenantJson<ErrorJson>(t.apiKey, `/v1/sessions/${id}/resolve`, { method: "POST", json: { outcome: "not_settled" } });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe("not_in_review");
+    expect((await session(t, id)).status).toBe("authorized");
+    const other = await tenant({ siteIds: [freshSite()] });
+    expect((await tenantJson(other.apiKey, `/v1/sessions/${id}/resolve`, { method: "POST", json: { outcome: "settled" } })).status).toBe(404);
+  });
+
+  it("the same Idempotency-Key answers 202 while in doubt, the final answer once known, and 409 with another body", async () => {
+    const { simulator, t, id } = await authorized();
+    await sessionSettings(id, { SPARK_RESEND_SCHEDULE: "0.5" });
+    simulator.failNext("Settlement", { lostAnswer: true });
+    const key = { "Idempotency-Key": "settle-1" };
+    expect((await settle(t, id, { amount: "5.00" }, key)).status).toBe(202);
+    expect((await settle(t, id, { amount: "5.00" }, key)).status).toBe(202);
+    expect((await settle(t, id, { amount: "6.00" }, key)).status).toBe(409);
+    await vi.waitFor(async () => expect((await session(t, id)).status).toBe("settled"), { timeout: 5_000, interval: 100 });
+    const final = await settle(t, id, { amount: "5.00" }, key);
+    expect(final.status, final.text).toBe(200);
+    expect(final.body).toMatchObject({ status: "settled", settledAmount: "5.00" });
+    expect(sent(simulator, "Settlement")).toHaveLength(2);
   });
 });

@@ -136,17 +136,22 @@ describe("POST /v1/sessions: StartAuthentication then TriggerTransaction", () =>
 });
 
 describe("POST /v1/sessions: Spark refusing", () => {
-  /** Asserts a 502 carrying Spark's code, and that no session was stored for the id that was tried. */
+  /**
+   * Asserts a 502 carrying Spark's code. The session was recorded before Spark was called (§8), so
+   * it exists, ended `declined` with Spark's answer, and announced nothing: no webhook was due.
+   */
   async function expectNothingStored(t: SimTenantHandle, simulator: ReturnType<typeof installSimulator>["simulator"], res: { status: number; text: string; body: SessionJson & { error: { spark?: unknown } } }) {
     expect(res.status, res.text).toBe(502);
     const tried = bodyOf(sent(simulator, "StartAuthentication")[0]!)["SparkTransactionId"] as string;
     await drain(tried);
-    expect(await listed(t)).toEqual([]);
-    const read = await tenantJson(t.apiKey, `/v1/sessions/${tried}`);
-    expect(read.status, read.text).toBe(404);
+    const read = await tenantJson<SessionJson>(t.apiKey, `/v1/sessions/${tried}`);
+    expect(read.status, read.text).toBe(200);
+    expect(read.body).toMatchObject({ status: "declined", flow: "remote_start", operation: null, lastSparkError: expect.objectContaining({ method: expect.any(String) }) });
+    expect(read.body.events).toEqual([]);
+    expect(await listed(t)).toEqual([tried]);
   }
 
-  it.each([28, 30, 31, 34, 26, 33, 999])("StartAuthentication refused with %i: 502, no TriggerTransaction, nothing stored", async (code) => {
+  it.each([28, 30, 31, 34, 26, 33, 999])("StartAuthentication refused with %i: 502, no TriggerTransaction, the session ends declined", async (code) => {
     const { simulator, t } = await setup();
     simulator.failNext("StartAuthentication", { errorCode: code, description: `Injected ${code}` });
     const res = await remoteStart(t, { terminal: { hwSerial: "0434334921100366" }, amount: "15.00" });
@@ -155,7 +160,7 @@ describe("POST /v1/sessions: Spark refusing", () => {
     await expectNothingStored(t, simulator, res);
   });
 
-  it.each([20, 21, 22, 23, 24, 25, 29])("TriggerTransaction refused with %i: 502, nothing further sent, nothing stored", async (code) => {
+  it.each([20, 21, 22, 23, 24, 25, 29])("TriggerTransaction refused with %i: 502, nothing further sent, the session ends declined", async (code) => {
     const { simulator, t } = await setup();
     simulator.failNext("TriggerTransaction", { errorCode: code, description: `Injected ${code}` });
     const res = await remoteStart(t, { terminal: { machineId: 71234996 }, amount: "15.00" });
@@ -169,7 +174,7 @@ describe("POST /v1/sessions: Spark refusing", () => {
     ["unreachable", { networkError: true }],
     ["HTTP 500", { httpStatus: 500 }],
     ["HTTP 401", { httpStatus: 401 }],
-  ])("StartAuthentication %s: 502, nothing further sent, nothing stored", async (_what, failure) => {
+  ])("StartAuthentication %s: 502, nothing further sent, the session ends declined", async (_what, failure) => {
     const { simulator, t } = await setup();
     simulator.failNext("StartAuthentication", failure);
     const res = await remoteStart(t, { terminal: { hwSerial: "0434334921100366" }, amount: "15.00" });
@@ -178,7 +183,7 @@ describe("POST /v1/sessions: Spark refusing", () => {
     await expectNothingStored(t, simulator, res);
   });
 
-  it("a wrong HashedSparkTransactionId: 502, no TriggerTransaction, nothing stored", async () => {
+  it("a wrong HashedSparkTransactionId: 502, no TriggerTransaction, the session ends declined", async () => {
     const { simulator, spy, t } = await setup();
     const handle = simulator.handle.bind(simulator);
     spy.mockImplementationOnce(async (input, init) => {

@@ -382,8 +382,6 @@ describe("settle: Spark failing (502), the session stays settleable", () => {
   });
 
   it.each([
-    ["unreachable (network error)", { networkError: true }, /request failed/],
-    ["HTTP 500", { httpStatus: 500 }, /HTTP 500/],
     ["HTTP 401 (signature refused)", { httpStatus: 401 }, /401/],
     ["HTTP 503 with a Spark status", { httpStatus: 503, errorCode: 999, description: "Nayax General Error" }, /Nayax General Error/],
   ])("Spark %s", async (_what, failure, mentions) => {
@@ -400,25 +398,37 @@ describe("settle: Spark failing (502), the session stays settleable", () => {
     expect(after.events.map((e) => e.type)).toContain("session.settlement_failed");
     expect((await settle(t, id, { amount: "2.00" })).status).toBe(200);
   });
+});
+
+describe("settle: Spark's answer unknown (202, §8)", () => {
+  it.each([
+    ["unreachable (network error)", { networkError: true }, /request failed/],
+    ["HTTP 500 without a Spark body", { httpStatus: 500 }, /HTTP 500/],
+  ])("Spark %s", async (_what, failure, mentions) => {
+    const { simulator, t, id } = await authorized();
+    simulator.failNext("Settlement", failure);
+    const res = await settle(t, id, { amount: "2.00" });
+    expect(res.status, res.text).toBe(202);
+    expect(res.body).toMatchObject({ status: "authorized", operation: { kind: "settle", amount: "2.00", state: "unknown", attempts: 1 } });
+    expect((res.body.operation as { lastError: { description: string } }).lastError.description).toMatch(mentions);
+    // No event: nothing is known yet.
+    expect(await eventTypes(t, id)).toEqual(["session.authorized"]);
+  });
 
   it("Spark not answering within the deadline (SPARK_TIMEOUT_MS)", async () => {
     const { simulator, t, id } = await authorized();
     await sessionSettings(id, { SPARK_TIMEOUT_MS: "300" });
     simulator.failNext("Settlement", { delayMs: 5_000 });
     const started = Date.now();
-    const failed = await settle(t, id, { amount: "2.00" });
+    const res = await settle(t, id, { amount: "2.00" });
     const took = Date.now() - started;
-    expect(failed.status, failed.text).toBe(502);
-    expect(failed.body.error.spark).toEqual({ code: null, description: "no answer within 300 ms" });
+    expect(res.status, res.text).toBe(202);
+    expect(res.body.operation).toMatchObject({ state: "unknown", lastError: { code: null, description: "no answer within 300 ms" } });
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(4_000);
     const after = await session(t, id);
     expect(after.status).toBe("authorized");
-    expect(after.lastSparkError).toMatchObject({ method: "Settlement", code: null });
-    expect(after.events.map((e) => e.type)).toEqual(["session.authorized", "session.settlement_failed"]);
-    // The aborted call never settled on Spark's side, so the retry does.
-    expect(simulator.authorization(bodyOf(sent(simulator, "Settlement")[0]!)["NayaxTransactionId"] as number)!.settledAmount).toBeNull();
-    expect((await settle(t, id, { amount: "2.00" })).status).toBe(200);
+    expect(after.events.map((e) => e.type)).toEqual(["session.authorized"]);
   });
 });
 

@@ -19,10 +19,10 @@ import {
   sparkCall,
   tenantWithSites,
   timeline,
+  freshRandom,
 } from "./support";
 
 const HW = "0434334921100366";
-const RANDOM = "123456789qwertyui";
 
 type Tenant = Onboarded & { siteIds: number[]; spark: { tokenId: number } };
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
   b = (await tenantWithSites(1)) as Tenant;
   machineA = freshMachine();
   authorizedId = (await authorize(a, { SiteId: a.siteIds[0]!, MachineId: machineA, CardHash: cardA })).id;
-  const started = await sparkCall("StartSession", { HwSerial: HW, MachineId: machineA, TokenId: a.spark.tokenId, Random: RANDOM }, a.sparkCallbackSecret);
+  const started = await sparkCall("StartSession", { HwSerial: HW, MachineId: machineA, TokenId: a.spark.tokenId, Random: freshRandom() }, a.sparkCallbackSecret);
   expect(started.status).toBe(200);
   awaitingId = started.body.SparkTransactionId as string;
   await settle(awaitingId);
@@ -110,7 +110,7 @@ const methods: Record<string, MethodCase> = {
     unroutable: () => ({ SparkTransactionId: newSessionId() }),
   },
   StartSession: {
-    body: () => ({ HwSerial: HW, MachineId: machineA, TokenId: a.spark.tokenId, Random: RANDOM }),
+    body: () => ({ HwSerial: HW, MachineId: machineA, TokenId: a.spark.tokenId, Random: freshRandom() }),
     required: "TokenId",
     mistyped: ["MachineId", "71234996x"],
     unroutable: () => ({ TokenId: 9_999_999 }),

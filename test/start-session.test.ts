@@ -95,12 +95,15 @@ describe("StartSession", () => {
     ]);
   });
 
-  it("gives every handshake its own id and cipher", async () => {
+  it("gives every handshake its own id and cipher, and a repeat of one (same TokenId and Random) the same answer", async () => {
     const tenant = (await tenantWithSites(1)) as Tenant;
-    const first = await startSession(tenant);
-    const second = await startSession(tenant);
+    const first = await startSession(tenant, { Random: "abcdefgh123456789" });
+    const second = await startSession(tenant, { Random: "abcdefgh987654321" });
     expect(first.body.SparkTransactionId).not.toBe(second.body.SparkTransactionId);
     expect(first.body.Cipher).not.toBe(second.body.Cipher);
+    const repeat = await startSession(tenant, { Random: "abcdefgh123456789" });
+    expect(repeat.body).toEqual(first.body);
+    expect(await timeline(tenant.apiKey, first.body.SparkTransactionId as string)).toEqual([["session.created", 1]]);
   });
 
   it("is routed by TokenId: each tenant's cipher is under its own secret token", async () => {

@@ -125,3 +125,6 @@ export function expectApiError(answer: { status: number; body: unknown; res: Res
   expect(Array.isArray(body.error.details)).toBe(true);
   if (field !== undefined) expect(body.error.details.map((d) => d.field)).toContain(field);
 }
+
+/** A fresh 17-character `Random` for StartSession: the same one twice names the same session. */
+export const freshRandom = () => crypto.randomUUID().replace(/-/g, "").slice(0, 17);

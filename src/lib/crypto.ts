@@ -95,3 +95,15 @@ export function sealerFor(base64Key: string | undefined): Sealer {
   }
   return sealer;
 }
+
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+/** HMAC-SHA256 of `message` under a key derived from `secret` (keys cached per isolate). */
+export async function hmacSha256(secret: string, message: string): Promise<Uint8Array> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    hmacKeys.set(secret, key);
+  }
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await key, encoder.encode(message)));
+}

@@ -1,7 +1,7 @@
 /** zod schemas shared by the tenant and operator APIs; they validate requests and generate /openapi.json. */
 import { z } from "@hono/zod-openapi";
 import { formatMoney, parseMoney } from "../lib/money";
-import { EVENT_TYPES, SESSION_STATUSES } from "../sessions/model";
+import { EVENT_TYPES, FLOWS, OPERATION_KINDS, SESSION_STATUSES } from "../sessions/model";
 
 /** Money in: a decimal string ("12.25") or a JSON number, at most two decimals, not negative. Out: "12.25". */
 export const MoneyInput = z
@@ -45,7 +45,7 @@ export const Card = z.object({ last4: z.string().nullable(), hash: z.string().nu
 export const Session = z
   .object({
     id: z.string().openapi({ example: "12c7cec2-c690-4425-9a1f-db0db60e2d8c" }),
-    flow: z.enum(["device_start", "remote_start"]),
+    flow: z.enum(FLOWS),
     status: z.enum(SESSION_STATUSES),
     nayaxTransactionId: z.number().int().nullable(),
     siteId: z.number().int().nullable(),
@@ -72,6 +72,21 @@ export const Session = z
       })
       .nullable(),
     overdue: z.boolean(),
+    operation: z
+      .object({
+        kind: z.enum(OPERATION_KINDS),
+        amount: Money.nullable(),
+        state: z.enum(["pending", "unknown"]),
+        since: z.string(),
+        attempts: z.number().int(),
+        lastError: z.object({ code: z.number().int().nullable(), description: z.string() }).nullable(),
+      })
+      .nullable()
+      .openapi({ description: "A call to Spark whose outcome is pending or unknown; the gateway re-sends it identically until Spark answers. Null when nothing is pending." }),
+    decision: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The decision endpoint's verdict, when one was asked." }),
+    ocpi: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The OCPI side of the session; null when it is not OCPI-driven." }),
+    resolvedBy: z.enum(["tenant"]).nullable(),
+    resolutionNote: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -12,7 +12,7 @@ import { requireTenant } from "./auth";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { openApiRouter } from "./openapi";
 import { ErrorBody, ListQuery, MoneyInput, Session, SessionWithTimeline, errorResponses, page } from "./schemas";
-import type { OperationResult } from "../sessions/model";
+import type { OperationResult } from "../sessions/session-object";
 import { DEFAULT_CANCEL_REASON_CODE } from "../sessions/session-object";
 import { MAX_TRANSACTION_TIMEOUT_SECONDS } from "../spark/client";
 
@@ -52,8 +52,9 @@ const IdempotencyHeader = z.object({
   }),
 });
 const sparkFailure = {
-  409: json(ErrorBody, "The session is not in a state that allows this"),
-  502: json(ErrorBody, "Spark declined or could not be reached; `error.spark` carries Spark's code and description"),
+  202: json(Session, "Spark's answer is unknown (a timeout, a lost connection): `operation.state` is `unknown` and the gateway re-sends the identical request until Spark answers"),
+  409: json(ErrorBody, "The session is not in a state that allows this, or another call to Spark for it is in doubt (`operation_in_doubt`)"),
+  502: json(ErrorBody, "Spark declined; `error.spark` carries Spark's code and description"),
 };
 
 const SettleInput = z
@@ -69,6 +70,14 @@ const CancelInput = z
     reasonText: z.string().max(255).optional(),
   })
   .openapi("CancelInput");
+
+const ResolveInput = z
+  .object({
+    outcome: z.enum(["settled", "not_settled"]).openapi({ description: "What Nayax says happened: `settled` closes the session as settled (a cancel in review as cancelled); `not_settled` returns it to `authorized`." }),
+    note: z.string().max(1000).optional().openapi({ description: "Why, for the record (kept as `resolutionNote`)." }),
+  })
+  .strict()
+  .openapi("ResolveInput");
 
 const Terminal = z.union([
   z.object({ hwSerial: z.string().min(1).max(255) }).strict(),
@@ -113,6 +122,17 @@ const routes = {
     security,
     request: { params: IdParam, headers: IdempotencyHeader, ...body(CancelInput, false) },
     responses: { 200: json(Session, "Cancelled: the hold is released (or the pre-selection voided)"), ...errorResponses, ...sparkFailure },
+  }),
+  resolve: createRoute({
+    method: "post",
+    path: "/sessions/{id}/resolve",
+    tags: ["Sessions"],
+    summary: "Close a review",
+    description:
+      "Closes a `review_required` session after you checked with Nayax whether money moved: `settled` marks it settled for the recorded amount (`session.settled`; a cancel in review becomes `cancelled`), `not_settled` returns it to `authorized`, settleable again. `409 not_in_review` on any other session.",
+    security,
+    request: { params: IdParam, ...body(ResolveInput) },
+    responses: { 200: json(Session, "The session, closed"), ...errorResponses, 409: json(ErrorBody, "The session is not in review (`not_in_review`)") },
   }),
   list: createRoute({
     method: "get",
@@ -176,6 +196,9 @@ function answer(result: OperationResult) {
   throw result.spark ? Object.assign(error, { spark: result.spark }) : error;
 }
 
+/** `…/resolve` and the operations answer the status the session object chose (200, 201, 202). */
+type Answered = 200 | 201 | 202;
+
 sessionRoutes
   .openapi(routes.create, async (c) => {
     const input = c.req.valid("json");
@@ -189,18 +212,19 @@ sessionRoutes
       display: input.display ?? null,
       paymentMode: input.mode,
     });
-    const { body } = answer(result as OperationResult);
-    return c.json(body, 201);
+    const { status, body } = answer(result as unknown as OperationResult);
+    return c.json(body, status as Answered as 201);
   })
   .openapi(routes.settle, async (c) => {
     const input = c.req.valid("json");
     const result = await sessionStub(c.env, c.req.valid("param").id.toLowerCase()).settle({
       tenantId: c.get("tenant").id,
       amount: input.amount,
-      receipt: input.receipt ?? null,
+      receiptJson: input.receipt ? JSON.stringify(input.receipt) : null,
       idempotencyKey: c.req.valid("header")["idempotency-key"] ?? null,
     });
-    return c.json(answer(result as OperationResult).body, 200);
+    const { status, body } = answer(result as unknown as OperationResult);
+    return c.json(body, status as Answered as 200);
   })
   .openapi(routes.cancel, async (c) => {
     const text = await c.req.text();
@@ -222,5 +246,12 @@ sessionRoutes
       reasonText: input.reasonText ?? null,
       idempotencyKey: c.req.valid("header")["idempotency-key"] ?? null,
     });
-    return c.json(answer(result as OperationResult).body, 200);
+    const { status, body } = answer(result as unknown as OperationResult);
+    return c.json(body, status as Answered as 200);
+  })
+  .openapi(routes.resolve, async (c) => {
+    const input = c.req.valid("json");
+    const stub = sessionStub(c.env, c.req.valid("param").id.toLowerCase());
+    const result: unknown = await stub.resolve({ tenantId: c.get("tenant").id, outcome: input.outcome, note: input.note ?? null });
+    return c.json(answer(result as unknown as OperationResult).body, 200);
   });

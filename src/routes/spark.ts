@@ -10,14 +10,16 @@ import { database } from "../db/client";
 import type { Database } from "../db/client";
 import { sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
-import { ackAnswer, infoQueryAnswer, sparkError, stopCallbackAnswer, stopNotifyAnswer, transactionNotifyAnswer } from "../spark/answers";
+import { ackAnswer, infoQueryAnswer, sparkError, startSessionAnswer, stopCallbackAnswer, stopNotifyAnswer, transactionNotifyAnswer } from "../spark/answers";
 import { buildCipher } from "../spark/cipher";
-import { callbackResult, notifyAuthorization } from "../spark/inbound";
+import { isCallbackMethod, readCallback } from "../spark/inbound";
+import type { CallbackMethod, SparkCallback } from "../spark/inbound";
 import { parseSparkJson } from "../spark/json";
-import { describeIssues, inboundSchemas } from "../spark/messages";
-import type { Inbound, InboundMethod } from "../spark/messages";
-import type { CallbackResult, StopCommand } from "../sessions/model";
+import type { SessionRecord } from "../sessions/model";
 import { openSessionByCard, sessionByNayaxId } from "../sessions/finder";
+import { startSessionId } from "../sessions/ids";
+import { machineIndex } from "../sessions/machine-index";
+import type { CallbackAnswer } from "../sessions/session-object";
 import { sessionStub } from "../sessions/stub";
 import { sparkCredentials } from "../tenants/service";
 import { stationState, tenantByCredential, tenantForMachine, tenantForToken } from "../tenants/lookup";
@@ -54,151 +56,132 @@ function assertOwner(call: CallContext, tenantId: string | null, what: string): 
   return tenantId;
 }
 
-/** Maps a session object's refusal to the HTTP answer Spark gets. */
-function unwrap<T>(result: CallbackResult<T>, sessionId: string): T {
-  switch (result.kind) {
-    case "ok":
-      return result.answer;
-    case "not_found":
-      throw refuse(404, `SparkTransactionId ${sessionId} is not known to this gateway`);
-    case "wrong_tenant":
-      throw refuse(401, "X-Spark-Secret does not belong to the tenant that owns this session");
-    case "conflict":
-      throw refuse(409, `Conflicting repeat for SparkTransactionId ${sessionId}: ${result.message}`);
+/** The session's answer, or the HTTP refusal Spark gets for a session that cannot take it. */
+function unwrap(answer: CallbackAnswer, sessionId: string): { reply: CallbackAnswer["reply"]; session: SessionRecord } {
+  const { reply, session } = answer;
+  if (reply.kind === "refused") {
+    if (reply.status === 404) throw refuse(404, `SparkTransactionId ${sessionId} is not known to this gateway`);
+    if (reply.status === 401) throw refuse(401, "X-Spark-Secret does not belong to the tenant that owns this session");
+    throw refuse(409, `Conflicting repeat for SparkTransactionId ${sessionId}: ${reply.message}`);
   }
+  return { reply, session: session! };
 }
+
+const approvedOf = (reply: CallbackAnswer["reply"]) => ({
+  approved: (reply.kind === "verdict" || reply.kind === "stopped") && reply.approved,
+  message: reply.kind === "verdict" || reply.kind === "stopped" ? reply.message : "",
+});
 
 async function routeByMachine(call: CallContext, siteId: number, machineId: number): Promise<string> {
   return assertOwner(call, await tenantForMachine(call.db, siteId, machineId), `SiteId ${siteId} / MachineId ${machineId}`);
 }
 
-type Handler<M extends InboundMethod> = (call: CallContext, msg: Inbound<M>) => Promise<unknown>;
+/**
+ * The session a stop card names, from the machine's index (kept current by the session objects,
+ * so it never lags); the D1 projection only for sessions the index no longer holds.
+ */
+async function findStopped(call: CallContext, tenantId: string, stop: { machineId: number; nayaxTransactionId: number | null; cardHash: string; serviceStationNumber: string | null }) {
+  const index = machineIndex(call.env, tenantId, stop.machineId);
+  const indexed = stop.nayaxTransactionId !== null ? await index.byNayaxId(stop.nayaxTransactionId) : await index.openByCard(stop.cardHash, stop.serviceStationNumber);
+  if (indexed) return indexed;
+  try {
+    return stop.nayaxTransactionId !== null
+      ? await sessionByNayaxId(call.db, tenantId, stop.nayaxTransactionId)
+      : await openSessionByCard(call.db, tenantId, stop.machineId, stop.cardHash, stop.serviceStationNumber);
+  } catch (error) {
+    // D1 down: every session authorized since the index existed is in the index anyway.
+    log.warn("stop lookup in D1 failed", { tenantId, error: String(error) });
+    return null;
+  }
+}
 
-const handlers: { [M in InboundMethod]: Handler<M> } = {
-  async TransactionNotify(call, msg) {
-    const tenantId = await routeByMachine(call, msg.SiteId, msg.MachineId);
-    const station = await stationState(call.db, tenantId, msg.MachineId, msg.ServiceStationNumber ?? null);
-    const result = await sessionStub(call.env, msg.SparkTransactionId).notify({
-      tenantId,
-      sessionId: msg.SparkTransactionId,
-      authorization: notifyAuthorization(msg),
-      stationAvailability: station?.availability ?? null,
-    });
-    const outcome = unwrap(result, msg.SparkTransactionId);
-    return transactionNotifyAnswer(outcome.session, outcome.approved, outcome.message);
+type Handler<M extends CallbackMethod> = (call: CallContext, cb: Extract<SparkCallback, { method: M }>) => Promise<unknown>;
+
+const handlers: { [M in CallbackMethod]: Handler<M> } = {
+  async TransactionNotify(call, cb) {
+    const tenantId = await routeByMachine(call, cb.terminal.siteId, cb.terminal.machineId);
+    const station = await stationState(call.db, tenantId, cb.terminal.machineId, cb.terminal.serviceStationNumber);
+    const { reply, session } = unwrap(
+      await sessionStub(call.env, cb.sessionId).notify({ tenantId, sessionId: cb.sessionId, authorization: cb.authorization, availability: station?.availability ?? null }),
+      cb.sessionId,
+    );
+    const { approved, message } = approvedOf(reply);
+    return transactionNotifyAnswer(session, approved, message);
   },
 
-  async StopCallback(call, msg) {
-    const stop = (tenantId: string): StopCommand => ({
-      tenantId,
-      via: "StopCallback",
-      cardHash: msg.CardHash,
-      stopSiteId: msg.StopSiteId,
-      machineId: msg.MachineId,
-      hwSerial: msg.HwSerial,
-      serviceStationNumber: msg.ServiceStationNumber ?? null,
-    });
-    if (msg.SparkTransactionId) {
+  async StopCallback(call, cb) {
+    if (cb.sessionId) {
       // One round trip when the gateway holds the session: the object itself checks the owner.
-      const result = await sessionStub(call.env, msg.SparkTransactionId).stop(stop(call.caller.id));
-      if (result.kind !== "not_found") {
-        const outcome = unwrap(result, msg.SparkTransactionId);
-        return stopCallbackAnswer(outcome.session, outcome.approved, outcome.message);
+      const answer = await sessionStub(call.env, cb.sessionId).stop(call.caller.id, cb.cardHash, cb.stopSiteId);
+      if (!(answer.reply.kind === "refused" && answer.reply.status === 404)) {
+        const { reply, session } = unwrap(answer, cb.sessionId);
+        const { approved, message } = approvedOf(reply);
+        return stopCallbackAnswer(session, approved, message);
       }
     }
-    const tenantId = await routeByMachine(call, msg.StopSiteId, msg.MachineId);
-    let sessionId: string | null = null;
-    if (msg.SparkTransactionId == null && msg.NayaxTransactionId != null) {
-      sessionId = await sessionByNayaxId(call.db, tenantId, msg.NayaxTransactionId);
-    } else if (msg.SparkTransactionId == null) {
-      sessionId = await openSessionByCard(call.db, tenantId, msg.MachineId, msg.CardHash, msg.ServiceStationNumber ?? null);
-    }
+    const tenantId = await routeByMachine(call, cb.stopSiteId, cb.machineId);
+    const sessionId = cb.sessionId ? null : await findStopped(call, tenantId, cb);
     if (!sessionId) return stopCallbackAnswer(null, false, "No open session matches this card");
-    const outcome = unwrap(await sessionStub(call.env, sessionId).stop(stop(tenantId)), sessionId);
-    return stopCallbackAnswer(outcome.session, outcome.approved, outcome.message);
+    const { reply, session } = unwrap(await sessionStub(call.env, sessionId).stop(tenantId, cb.cardHash, cb.stopSiteId), sessionId);
+    const { approved, message } = approvedOf(reply);
+    return stopCallbackAnswer(session, approved, message);
   },
 
-  async StopNotify(call, msg) {
-    const tenantId = await routeByMachine(call, msg.StopSiteId, msg.MachineId);
-    const request = { stopSiteId: msg.StopSiteId, machineId: msg.MachineId, hwSerial: msg.HwSerial };
-    const sessionId = await openSessionByCard(call.db, tenantId, msg.MachineId, msg.CardHash, msg.ServiceStationNumber ?? null);
-    if (!sessionId) return stopNotifyAnswer(request, null, false, "No open session matches this card");
-    const outcome = unwrap(
-      await sessionStub(call.env, sessionId).stop({
-        tenantId,
-        via: "StopNotify",
-        cardHash: msg.CardHash,
-        ...request,
-        serviceStationNumber: msg.ServiceStationNumber ?? null,
-      }),
+  async StopNotify(call, cb) {
+    const tenantId = await routeByMachine(call, cb.stopSiteId, cb.machineId);
+    const sessionId = await findStopped(call, tenantId, { ...cb, nayaxTransactionId: null });
+    if (!sessionId) return stopNotifyAnswer(cb, null, false, "No open session matches this card");
+    const { reply, session } = unwrap(await sessionStub(call.env, sessionId).stop(tenantId, cb.cardHash, cb.stopSiteId), sessionId);
+    const { approved, message } = approvedOf(reply);
+    return stopNotifyAnswer(cb, session, approved, message);
+  },
+
+  async TransactionCallback(call, cb) {
+    const { sessionId, ...result } = cb;
+    const { session } = unwrap(await sessionStub(call.env, sessionId).authorizationResult({ tenantId: call.caller.id, ...result }), sessionId);
+    return ackAnswer(session.id);
+  },
+
+  async DeclineCallback(call, cb) {
+    unwrap(await sessionStub(call.env, cb.sessionId).declined(call.caller.id, cb.decline), cb.sessionId);
+    return ackAnswer(cb.sessionId);
+  },
+
+  async TimeoutCallback(call, cb) {
+    unwrap(await sessionStub(call.env, cb.sessionId).timedOut(call.caller.id), cb.sessionId);
+    return ackAnswer(cb.sessionId);
+  },
+
+  async StartSession(call, cb) {
+    const tenantId = assertOwner(call, await tenantForToken(call.db, cb.tokenId), `TokenId ${cb.tokenId}`);
+    const credentials = await sparkCredentials(call.db, sealerFor(call.env.ENCRYPTION_KEY), tenantId);
+    // The same TokenId and Random always name the same session, so a repeat finds the first answer.
+    const sessionId = await startSessionId(call.env.ENCRYPTION_KEY, tenantId, cb.tokenId, cb.random);
+    // Built before the session exists, so a cipher that cannot be made leaves nothing behind.
+    const cipher = buildCipher({ sparkTransactionId: sessionId, random: cb.random, secretToken: credentials.secretToken });
+    const { reply } = unwrap(
+      await sessionStub(call.env, sessionId).startSession({ tenantId, sessionId, hwSerial: cb.hwSerial, machineId: cb.machineId, cipher }),
       sessionId,
     );
-    return stopNotifyAnswer(request, outcome.session, outcome.approved, outcome.message);
+    return startSessionAnswer(reply.kind === "cipher" ? reply.cipher : cipher, sessionId);
   },
 
-  async TransactionCallback(call, msg) {
-    const outcome = unwrap(
-      await sessionStub(call.env, msg.SparkTransactionId).authorizationResult(call.caller.id, callbackResult(msg)),
-      msg.SparkTransactionId,
-    );
-    return ackAnswer(outcome.session.id);
-  },
-
-  async DeclineCallback(call, msg) {
-    unwrap(
-      await sessionStub(call.env, msg.SparkTransactionId).declined(call.caller.id, {
-        code: msg.Status.ErrorCode,
-        description: msg.Status.ErrorDescription ?? null,
-      }),
-      msg.SparkTransactionId,
-    );
-    return ackAnswer(msg.SparkTransactionId);
-  },
-
-  async TimeoutCallback(call, msg) {
-    unwrap(await sessionStub(call.env, msg.SparkTransactionId).timedOut(call.caller.id), msg.SparkTransactionId);
-    return ackAnswer(msg.SparkTransactionId);
-  },
-
-  async StartSession(call, msg) {
-    const tenantId = assertOwner(call, await tenantForToken(call.db, msg.TokenId), `TokenId ${msg.TokenId}`);
-    const credentials = await sparkCredentials(call.db, sealerFor(call.env.ENCRYPTION_KEY), tenantId);
-    const sessionId = crypto.randomUUID();
-    // Built before the session exists, so a cipher that cannot be made leaves nothing behind.
-    const cipher = buildCipher({ sparkTransactionId: sessionId, random: msg.Random, secretToken: credentials.secretToken });
-    unwrap(await sessionStub(call.env, sessionId).startSession(tenantId, sessionId, { hwSerial: msg.HwSerial, machineId: msg.MachineId }), sessionId);
-    return {
-      Cipher: cipher,
-      SparkTransactionId: sessionId,
-      Status: { Verdict: "Approved", ErrorDescription: "No Errors" },
-    };
-  },
-
-  InfoQuery: (call, msg) => answerInfo(call, msg),
-  AvailabilityCheck: (call, msg) => answerInfo(call, msg),
+  InfoQuery: (call, cb) => answerInfo(call, cb),
+  AvailabilityCheck: (call, cb) => answerInfo(call, cb),
 };
 
-async function answerInfo(call: CallContext, msg: Inbound<"InfoQuery">) {
-  const tenantId = await routeByMachine(call, msg.SiteId, msg.MachineId);
-  const station = await stationState(call.db, tenantId, msg.MachineId, msg.ServiceStationNumber ?? null);
+async function answerInfo(call: CallContext, cb: Extract<SparkCallback, { method: "InfoQuery" | "AvailabilityCheck" }>) {
+  const { terminal } = cb;
+  const tenantId = await routeByMachine(call, terminal.siteId, terminal.machineId);
+  const station = await stationState(call.db, tenantId, terminal.machineId, terminal.serviceStationNumber);
   return infoQueryAnswer(
-    {
-      sparkTransactionId: msg.SparkTransactionId ?? null,
-      hwSerial: msg.HwSerial,
-      machineId: msg.MachineId,
-      serviceStationNumber: msg.ServiceStationNumber ?? null,
-      siteId: msg.SiteId,
-    },
+    { sparkTransactionId: cb.sessionId, ...terminal },
     {
       availability: station?.availability ?? "available",
       display: station?.display ?? null,
       amount: station?.preAuthAmount ?? call.caller.defaultPreAuthAmount,
     },
   );
-}
-
-function isMethod(name: string): name is InboundMethod {
-  return Object.hasOwn(inboundSchemas, name);
 }
 
 async function handle(c: Context<AppEnv>): Promise<Response> {
@@ -208,7 +191,7 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
   let tenantId: string | null = null;
   let sessionId: string | null = null;
   try {
-    if (!isMethod(method)) throw refuse(404, `Unknown Spark method ${method}`);
+    if (!isCallbackMethod(method)) throw refuse(404, `Unknown Spark method ${method}`);
     const secret = c.req.header("X-Spark-Secret");
     if (!secret) throw refuse(401, "X-Spark-Secret header is required");
     const db = database(c.env.DB);
@@ -226,16 +209,15 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
       throw refuse(400, "body: malformed JSON");
     }
     if (typeof json !== "object" || json === null || Array.isArray(json)) throw refuse(400, "body: must be a JSON object");
-    const parsed = inboundSchemas[method].safeParse(json);
-    if (!parsed.success) throw refuse(400, describeIssues(parsed.error));
+    const read = readCallback(method, json);
+    if (!read.ok) throw refuse(400, read.description);
     if (new TextEncoder().encode(text).byteLength > SPARK_BODY_LIMIT_BYTES) throw refuse(413, `Body exceeds ${SPARK_BODY_LIMIT_BYTES} bytes`);
-    sessionId = (parsed.data as { SparkTransactionId?: string | null }).SparkTransactionId ?? null;
+    sessionId = "sessionId" in read.callback ? read.callback.sessionId : null;
 
-    const answer = await (handlers[method] as Handler<InboundMethod>)({ env: c.env, db, caller }, parsed.data as Inbound<InboundMethod>);
-    const answeredSession = (answer as { SparkTransactionId?: string | null }).SparkTransactionId;
-    sessionId = answeredSession ?? sessionId;
-    const verdict = (answer as { Status?: { Verdict?: string } }).Status?.Verdict;
-    outcome = verdict ?? "ok";
+    const answer = await (handlers[method] as Handler<CallbackMethod>)({ env: c.env, db, caller }, read.callback as never);
+    const answered = answer as { SparkTransactionId?: string | null; Status?: { Verdict?: string } };
+    sessionId = answered.SparkTransactionId ?? sessionId;
+    outcome = answered.Status?.Verdict ?? "ok";
     return c.body(JSON.stringify(answer), 200, { "Content-Type": "application/json" });
   } catch (error) {
     if (!(error instanceof SparkRefusal)) {

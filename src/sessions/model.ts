@@ -8,13 +8,15 @@ export const SESSION_STATUSES = [
   "settled",
   "cancelled",
   "timed_out",
+  "review_required",
 ] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
-export type Flow = "device_start" | "remote_start";
+export const FLOWS = ["device_start", "remote_start", "external"] as const;
+export type Flow = (typeof FLOWS)[number];
 
 /** Statuses in which money is held and the session can still be settled or cancelled. */
 export const OPEN_STATUSES: readonly SessionStatus[] = ["authorized", "stop_requested"];
-/** Statuses after which nothing more happens. */
+/** Statuses after which nothing more happens (`review_required` is not one: a person still has to decide). */
 export const FINAL_STATUSES: readonly SessionStatus[] = ["declined", "settled", "cancelled", "timed_out"];
 
 export const EVENT_TYPES = [
@@ -27,6 +29,9 @@ export const EVENT_TYPES = [
   "session.cancelled",
   "session.timed_out",
   "session.settlement_overdue",
+  "session.review_required",
+  "session.charging",
+  "session.charging_completed",
   "webhook.test",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -54,6 +59,81 @@ export interface SparkFailure {
   at: string;
 }
 
+/** How a Device Start authorization was decided by the tenant's decision endpoint (CONTRACT §5). */
+export interface DecisionView {
+  source: "tenant" | "fallback";
+  approved: boolean;
+  message: string | null;
+  /** Why the fallback answered: "timeout", "http 503", "invalid answer", "unreachable". */
+  error: string | null;
+  durationMs: number;
+}
+
+/** One OCPI command as the session shows it (CONTRACT §7.8). */
+export interface OcpiCommandView {
+  sentAt: string | null;
+  /** Stop only: what triggered it. */
+  reason?: "card" | "cost_cap" | "late_session";
+  /** The CPO's answer to the command, or "ERROR" when it was not a 1000 envelope; null until it answered. */
+  response: string | null;
+  /** The command result the CPO posted later; null until it came. */
+  result: string | null;
+  resultAt: string | null;
+}
+
+/** The OCPI side of an OCPI-driven session (CONTRACT §7.8). */
+export interface OcpiView {
+  version: "2.1.1" | "2.2.1";
+  countryCode: string | null;
+  partyId: string | null;
+  locationId: string;
+  evseUid: string;
+  connectorId: string | null;
+  tokenUid: string;
+  start: OcpiCommandView | null;
+  stop: OcpiCommandView | null;
+  sessionId: string | null;
+  status: string | null;
+  kwh: number | null;
+  cost: { exclVat: string; inclVat: string | null } | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  cdrId: string | null;
+  charge: string | null;
+  cancelReason: string | null;
+  reviewReasons: string[];
+}
+
+/** The calls to Spark that move or hold money (CONTRACT §8). */
+export const OPERATION_KINDS = ["settle", "cancel", "remote_start", "external_settle", "external_cancel"] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/** A call to Spark whose outcome is pending or unknown, as tenants see it. */
+export interface OperationView {
+  kind: OperationKind;
+  amount: string | null;
+  /** `pending` while the first request is in flight; `unknown` once its outcome could not be known. */
+  state: "pending" | "unknown";
+  since: string;
+  /** Requests sent for it, the first included. */
+  attempts: number;
+  lastError: { code: number | null; description: string } | null;
+}
+
+/** What the gateway keeps of an operation to send it again identically and to answer repeats. */
+export interface OperationRecord extends OperationView {
+  id: string;
+  /** The receipt exactly as first sent (settle), so a re-send is byte-identical. */
+  receiptJson: string | null;
+  idempotencyKey: string | null;
+  /** CancelTransaction's reason, kept for identical re-sends. */
+  reason: { code: number; text: string | null } | null;
+  /** When the alarm sends it again (Unix ms); null when it is never re-sent (Remote Start) or in review. */
+  nextAttemptAt: number | null;
+  /** After this (Unix ms) an unanswered operation needs review. */
+  deadlineAt: number;
+}
+
 /** The session object exactly as tenants see it (API and webhooks). */
 export interface SessionView {
   id: string;
@@ -78,12 +158,21 @@ export interface SessionView {
   /** The last call to Spark that failed for this session, so a tenant can see why. */
   lastSparkError: SparkFailure | null;
   overdue: boolean;
+  /** A call to Spark whose outcome is pending or unknown (§8); null when nothing is pending. */
+  operation: OperationView | null;
+  /** The tenant's decision endpoint's verdict (§5), when one was asked. */
+  decision: DecisionView | null;
+  /** The OCPI side of the session (§7.8); null when it is not OCPI-driven. */
+  ocpi: OcpiView | null;
+  /** Who closed a review (`POST …/resolve`), and their note. */
+  resolvedBy: "tenant" | null;
+  resolutionNote: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
 /** What the session object stores: the view plus what only the gateway needs. */
-export interface SessionRecord extends SessionView {
+export interface SessionRecord extends Omit<SessionView, "operation"> {
   tenantId: string;
   /** Device time as Spark sent it (`yyyyMMddHHmmssSSS`), echoed on cancellation. */
   machineAuTime: string | null;
@@ -94,11 +183,32 @@ export interface SessionRecord extends SessionView {
   authorizedAt: string | null;
   /** When an unsettled authorization gets flagged overdue (Unix ms). */
   overdueAt: number | null;
+  /** The call to Spark in flight or in doubt, in full. */
+  pending: OperationRecord | null;
+  /** StartSession: the cipher answered, so a repeat gets the same one. */
+  startCipher: string | null;
+  /** Remote Start: when the session ends `timed_out` if Spark never called back (Unix ms). */
+  expiresAt: number | null;
 }
 
 export function viewOf(record: SessionRecord): SessionView {
-  const { tenantId: _t, machineAuTime: _m, terminal: _te, settleRequest: _s, authorizedAt: _a, overdueAt: _o, ...view } = record;
-  return view;
+  const {
+    tenantId: _t,
+    machineAuTime: _m,
+    terminal: _te,
+    settleRequest: _s,
+    authorizedAt: _a,
+    overdueAt: _o,
+    pending,
+    startCipher: _c,
+    expiresAt: _e,
+    ...view
+  } = record;
+  return { ...view, operation: pending ? operationView(pending) : null };
+}
+
+export function operationView(op: OperationRecord): OperationView {
+  return { kind: op.kind, amount: op.amount, state: op.state, since: op.since, attempts: op.attempts, lastError: op.lastError };
 }
 
 /** An authorization as both Device Start (TransactionNotify) and Remote Start (TransactionCallback) report it. */
@@ -112,60 +222,4 @@ export interface Authorization {
   card: Card;
   deviceTime: string | null;
   machineAuTime: string | null;
-}
-
-/** Device Start: TransactionNotify, with what the route knows about the station. */
-export interface NotifyCommand {
-  tenantId: string;
-  sessionId: string;
-  authorization: Authorization;
-  /** The tenant's marking of the station, when it pushed one. */
-  stationAvailability: "available" | "busy" | "out_of_service" | null;
-}
-
-/** StopCallback / StopNotify, after the route found the session. */
-export interface StopCommand {
-  tenantId: string;
-  via: "StopCallback" | "StopNotify";
-  cardHash: string | null;
-  stopSiteId: number;
-  machineId: number;
-  hwSerial: string;
-  serviceStationNumber: string | null;
-}
-
-/** The result of a Spark callback handed to a session object. */
-export type CallbackResult<T> =
-  | { kind: "ok"; answer: T }
-  | { kind: "not_found" }
-  | { kind: "wrong_tenant" }
-  | { kind: "conflict"; message: string };
-
-/** A tenant request that calls Spark, answered as an HTTP status and, on success, the session. */
-export type OperationResult =
-  | { kind: "ok"; status: 200 | 201; session: SessionView }
-  | { kind: "error"; status: 404 | 409 | 422 | 502; code: string; message: string; spark?: { code: number | null; description: string } };
-
-export interface SettleCommand {
-  tenantId: string;
-  amount: string;
-  receipt: Record<string, unknown> | null;
-  idempotencyKey: string | null;
-}
-
-export interface CancelCommand {
-  tenantId: string;
-  reasonCode: number;
-  reasonText: string | null;
-  idempotencyKey: string | null;
-}
-
-export interface RemoteStartCommand {
-  tenantId: string;
-  sessionId: string;
-  terminal: { hwSerial: string } | { machineId: number };
-  amount: string;
-  timeoutSeconds: number;
-  display: string | null;
-  paymentMode: "pre_authorization" | "pre_selection";
 }

@@ -57,6 +57,11 @@ export function stopNotifyAnswer(
   };
 }
 
+/** StartSession's answer: the cipher and the session it names. */
+export function startSessionAnswer(cipher: string, sparkTransactionId: string) {
+  return { Cipher: cipher, SparkTransactionId: sparkTransactionId, Status: { Verdict: "Approved", ErrorDescription: "No Errors" } };
+}
+
 export function ackAnswer(sparkTransactionId: string): AckAnswer {
   return { SparkTransactionId: sparkTransactionId, Status: approved() };
 }

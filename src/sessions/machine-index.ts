@@ -1,0 +1,104 @@
+/**
+ * One object per tenant and machine: the sessions authorized at that machine, kept current by
+ * the session objects themselves in the same flow as their own state. A stop card presented a
+ * millisecond after its authorization, or while D1 is slow or down, is matched here, never in
+ * the D1 projection (CONTRACT §8, "Stop by card sees every authorization").
+ */
+import { DurableObject } from "cloudflare:workers";
+import { timingSafeEqualText } from "../lib/crypto";
+
+/** What the index knows of one session. */
+export interface IndexEntry {
+  sessionId: string;
+  nayaxTransactionId: number | null;
+  /** Lower-case card hash. */
+  cardHash: string | null;
+  serviceStationNumber: string | null;
+  /** Authorized or stop requested: a stop card can still match it. */
+  open: boolean;
+  /** Unix ms of the authorization; newest first when several open sessions share a card. */
+  authorizedAt: number;
+  /** The session's last event sequence when this entry was made: an older entry never replaces a newer one. */
+  version: number;
+}
+
+/**
+ * Ended sessions stay findable by NayaxTransactionId this long (so a late stop gets "already
+ * ended" rather than "no session"); older ones are found in D1.
+ */
+export const KEEP_ENDED_MS = 7 * 24 * 60 * 60 * 1000;
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS entries (
+  session_id TEXT PRIMARY KEY,
+  nayax_transaction_id INTEGER,
+  card_hash TEXT,
+  service_station_number TEXT,
+  open INTEGER NOT NULL,
+  authorized_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_nayax ON entries (nayax_transaction_id);
+CREATE INDEX IF NOT EXISTS entries_open ON entries (open, authorized_at)`;
+
+export class MachineIndex extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(SCHEMA);
+  }
+
+  /** Records where a session stands; a stale entry (lower version) changes nothing. */
+  put(entry: IndexEntry): void {
+    const now = Date.now();
+    this.ctx.storage.sql.exec(
+      `INSERT INTO entries (session_id, nayax_transaction_id, card_hash, service_station_number, open, authorized_at, version, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (session_id) DO UPDATE SET nayax_transaction_id = excluded.nayax_transaction_id, card_hash = excluded.card_hash,
+         service_station_number = excluded.service_station_number, open = excluded.open, authorized_at = excluded.authorized_at,
+         version = excluded.version, updated_at = excluded.updated_at
+       WHERE entries.version <= excluded.version`,
+      entry.sessionId,
+      entry.nayaxTransactionId,
+      entry.cardHash,
+      entry.serviceStationNumber,
+      entry.open ? 1 : 0,
+      entry.authorizedAt,
+      entry.version,
+      now,
+    );
+    if (!entry.open) this.ctx.storage.sql.exec("DELETE FROM entries WHERE open = 0 AND updated_at < ?", now - KEEP_ENDED_MS);
+  }
+
+  /** The session authorized with this NayaxTransactionId at this machine, open or not. */
+  byNayaxId(nayaxTransactionId: number): string | null {
+    const row = this.ctx.storage.sql
+      .exec<{ session_id: string }>("SELECT session_id FROM entries WHERE nayax_transaction_id = ? ORDER BY authorized_at DESC LIMIT 1", nayaxTransactionId)
+      .toArray()[0];
+    return row?.session_id ?? null;
+  }
+
+  /** The newest open session of this card (on this station, when given). */
+  openByCard(cardHash: string, serviceStationNumber: string | null): string | null {
+    const wanted = cardHash.toLowerCase();
+    const rows = this.ctx.storage.sql
+      .exec<{ session_id: string; card_hash: string | null; service_station_number: string | null }>(
+        "SELECT session_id, card_hash, service_station_number FROM entries WHERE open = 1 ORDER BY authorized_at DESC",
+      )
+      .toArray();
+    const match = rows.find(
+      (row) => row.card_hash !== null && timingSafeEqualText(row.card_hash, wanted) && (serviceStationNumber === null || row.service_station_number === serviceStationNumber),
+    );
+    return match?.session_id ?? null;
+  }
+
+  /** Forgets a session (retention). */
+  forget(sessionId: string): void {
+    this.ctx.storage.sql.exec("DELETE FROM entries WHERE session_id = ?", sessionId);
+  }
+}
+
+/** The index of one tenant's machine. */
+export function machineIndex(env: Env, tenantId: string, machineId: number): DurableObjectStub<MachineIndex> {
+  const ns = env.MACHINES as unknown as DurableObjectNamespace<MachineIndex>;
+  return ns.get(ns.idFromName(`${tenantId}:${machineId}`));
+}
