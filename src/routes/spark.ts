@@ -10,7 +10,7 @@ import { database } from "../db/client";
 import type { Database } from "../db/client";
 import { sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
-import { ackAnswer, infoQueryAnswer, sparkError, startSessionAnswer, stopCallbackAnswer, stopNotifyAnswer, transactionNotifyAnswer } from "../spark/answers";
+import { ackAnswer, answerSummary, infoQueryAnswer, sparkError, startSessionAnswer, stopCallbackAnswer, stopNotifyAnswer, transactionNotifyAnswer } from "../spark/answers";
 import { buildCipher } from "../spark/cipher";
 import { isCallbackMethod, readCallback } from "../spark/inbound";
 import type { CallbackMethod, SparkCallback } from "../spark/inbound";
@@ -215,9 +215,9 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
     sessionId = "sessionId" in read.callback ? read.callback.sessionId : null;
 
     const answer = await (handlers[method] as Handler<CallbackMethod>)({ env: c.env, db, caller }, read.callback as never);
-    const answered = answer as { SparkTransactionId?: string | null; Status?: { Verdict?: string } };
-    sessionId = answered.SparkTransactionId ?? sessionId;
-    outcome = answered.Status?.Verdict ?? "ok";
+    const summary = answerSummary(answer as object);
+    sessionId = summary.sessionId ?? sessionId;
+    outcome = summary.verdict ?? "ok";
     return c.body(JSON.stringify(answer), 200, { "Content-Type": "application/json" });
   } catch (error) {
     if (!(error instanceof SparkRefusal)) {

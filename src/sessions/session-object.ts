@@ -15,6 +15,7 @@ import { machineIndex } from "./machine-index";
 import type { IndexEntry } from "./machine-index";
 import { OPEN_STATUSES, viewOf } from "./model";
 import type { EventType, SessionRecord, SessionView } from "./model";
+import { IdempotencyKeys } from "./idempotency";
 import { eventInsert, sessionUpsert } from "./projection";
 import { blankRecord, decide, resendDue, wakeAt } from "./rules";
 import type { Command, Reply } from "./rules";
@@ -60,11 +61,6 @@ const SCHEMA = [
    )`,
 ];
 
-/** Only settle and cancel need it, so it is created on their first use rather than with every session. */
-const IDEMPOTENCY_SCHEMA = `CREATE TABLE IF NOT EXISTS idempotency (
-  key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, operation_id TEXT, result TEXT
-) WITHOUT ROWID`;
-
 /**
  * One object per charging session, named by its SparkTransactionId. It loads the record, applies
  * commands through the rules (`./rules.ts`), and commits each change with its events and its D1
@@ -85,12 +81,14 @@ export class SessionObject extends DurableObject<Env> {
   private indexing: Promise<boolean> | null = null;
   private dispatch: Dispatcher | undefined;
   private readonly outbox: D1Outbox;
+  private readonly keys: IdempotencyKeys<OperationResult>;
   private readonly db: Database;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = database(env.DB);
     this.outbox = new D1Outbox(ctx.storage.sql, (statements) => historyWriter(env, this.record!.id).write(statements));
+    this.keys = new IdempotencyKeys(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       // A new session's tables are created with its first write, in the same transaction: one
       // commit instead of two on the callback path, and nothing stored for a session never created.
@@ -186,7 +184,7 @@ export class SessionObject extends DurableObject<Env> {
       const result = this.result(this.apply({ type: "resolve", ...cmd }));
       if (result.kind === "ok" && opId) {
         const final: OperationResult = cmd.outcome === "settled" ? result : { kind: "error", status: 409, code: "resolved_not_settled", message: "the operation was resolved as not settled" };
-        this.finishKeys(opId, final);
+        this.keys.finish(opId, final);
       }
       return result;
     });
@@ -211,37 +209,18 @@ export class SessionObject extends DurableObject<Env> {
   private async idempotent(key: string | null, fingerprint: string, run: (operationId: string) => Promise<Reply>): Promise<OperationResult> {
     const operationId = randomId("op_");
     if (key === null) return this.result(await run(operationId));
-    const sql = this.ctx.storage.sql;
-    const row = this.schemaReady && tableExists(sql, "idempotency")
-      ? sql.exec<{ fingerprint: string; operation_id: string | null; result: string | null }>("SELECT fingerprint, operation_id, result FROM idempotency WHERE key = ?", key).toArray()[0]
-      : undefined;
-    if (row) {
-      if (row.fingerprint !== fingerprint) return { kind: "error", status: 409, code: "idempotency_key_reused", message: "Idempotency-Key was already used with a different request" };
-      if (row.result !== null) return JSON.parse(row.result) as OperationResult;
+    const known = this.keys.find(key);
+    if (known) {
+      if (known.fingerprint !== fingerprint) return { kind: "error", status: 409, code: "idempotency_key_reused", message: "Idempotency-Key was already used with a different request" };
+      if (known.result !== null) return known.result;
       if (this.record) return { kind: "ok", status: 202, session: viewOf(this.record) };
     }
-    const reply = await run(operationId);
-    const result = this.result(reply);
+    const result = this.result(await run(operationId));
     // A refused or not-yet-existing session keeps nothing; a 502 leaves the session settleable, so the key may be used again.
     if (!this.record || (result.kind === "error" && (result.status === 404 || result.status === 502))) return result;
     const inDoubt = result.kind === "ok" && result.status === 202;
-    sql.exec(IDEMPOTENCY_SCHEMA);
-    sql.exec(
-      "INSERT OR REPLACE INTO idempotency (key, fingerprint, operation_id, result) VALUES (?, ?, ?, ?)",
-      key,
-      fingerprint,
-      this.record.pending?.id ?? operationId,
-      inDoubt ? null : JSON.stringify(result),
-    );
+    this.keys.remember(key, fingerprint, this.record.pending?.id ?? operationId, inDoubt ? null : result);
     return result;
-  }
-
-  /** Records the final answer of an operation for the keys that asked for it. */
-  private finishKeys(operationId: string, result: OperationResult): void {
-    const sql = this.ctx.storage.sql;
-    if (this.schemaReady && tableExists(sql, "idempotency")) {
-      sql.exec("UPDATE idempotency SET result = ? WHERE operation_id = ? AND result IS NULL", JSON.stringify(result), operationId);
-    }
   }
 
   /** The rules' reply as a tenant answer, with the session as it now stands. */
@@ -409,7 +388,7 @@ export class SessionObject extends DurableObject<Env> {
         const op = this.record!.pending!;
         const outcome = await sendOperation(this.env, this.record!, op);
         this.apply({ type: "outcome", operationId: op.id, outcome });
-        if (this.record && this.record.pending?.id !== op.id) this.finishKeys(op.id, this.result({ kind: "session", status: 200 }));
+        if (this.record && this.record.pending?.id !== op.id) this.keys.finish(op.id, this.result({ kind: "session", status: 200 }));
         await this.syncIndex();
       })
       .catch((error: unknown) => log.error("spark re-send failed", { sessionId: this.record?.id, error: String(error) }))

@@ -89,3 +89,9 @@ export function infoQueryAnswer(
     Status: { Verdict: "Approved", StatusMessage: AVAILABILITY_MESSAGE[station.availability] },
   };
 }
+
+/** What the per-callback log line says of an answer: the session it names and its verdict. */
+export function answerSummary(answer: object): { sessionId: string | null; verdict: string | null } {
+  const a = answer as { SparkTransactionId?: string | null; Status?: { Verdict?: string } };
+  return { sessionId: a.SparkTransactionId ?? null, verdict: a.Status?.Verdict ?? null };
+}
