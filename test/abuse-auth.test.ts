@@ -120,6 +120,7 @@ function bodyFor(method: string, template: string): unknown {
     "POST /v1/sessions/{id}/settle": { amount: "1.00" },
     "POST /v1/sessions/{id}/cancel": {},
     "POST /v1/sessions/{id}/resolve": { outcome: "settled", note: "checked with Nayax" },
+    "PUT /v1/decision-endpoint": { url: "https://attacker.example/decide", fallback: "approve" },
     "PUT /v1/stations/{machineId}/{serviceStationNumber}": { availability: "out_of_service" },
     "POST /v1/webhook-endpoints": { url: "https://attacker.example/hooks" },
     "PATCH /v1/webhook-endpoints/{id}": { url: "https://attacker.example/hooks", enabled: true },

@@ -179,3 +179,14 @@ export const deliveryAttempts = sqliteTable(
   ],
 );
 
+
+/** A tenant's decision endpoint (CONTRACT §5): asked for every Device Start authorization. */
+export const decisionEndpoints = sqliteTable("decision_endpoints", {
+  tenantId: text("tenant_id").primaryKey().references(() => tenants.id),
+  url: text("url").notNull(),
+  fallback: text("fallback", { enum: ["approve", "decline"] }).notNull(),
+  /** AES-256-GCM sealed JSON `[{secret, expiresAt|null}]`: the signing secrets, newest first. */
+  secrets: text("secrets").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});

@@ -12,6 +12,7 @@ import type { AppEnv } from "./context";
 import { sessionRoutes } from "./sessions";
 import { sparkRoutes } from "./spark";
 import { stationRoutes } from "./stations";
+import { decisionRoutes } from "./decision";
 import { eventRoutes } from "./events";
 import { webhookRoutes } from "./webhooks";
 
@@ -42,6 +43,7 @@ export function createApp() {
   app.route("/v1", stationRoutes);
   app.route("/v1", webhookRoutes);
   app.route("/v1", eventRoutes);
+  app.route("/v1", decisionRoutes);
   app.route("/admin", adminRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", { type: "http", scheme: "bearer", description: "The tenant's API key." });

@@ -5,10 +5,11 @@ import { isMissing } from "../lib/issues";
 import type { AppEnv } from "./context";
 
 function describe(error: z.ZodError) {
-  return error.issues.map((issue) => ({
-    field: issue.path.join(".") || "body",
-    message: isMissing(issue) ? "is required" : issue.message,
-  }));
+  return error.issues.flatMap((issue) => {
+    // An unknown field is named itself, not its parent object.
+    if (issue.code === "unrecognized_keys") return issue.keys.map((key) => ({ field: [...issue.path, key].join("."), message: "is not a known field" }));
+    return [{ field: issue.path.join(".") || "body", message: isMissing(issue) ? "is required" : issue.message }];
+  });
 }
 
 /** An OpenAPIHono whose validation failures are the API's 400 error, naming each field. */

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { database } from "../db/client";
+import { deciderFor } from "../decisions/endpoint";
 import type { Database } from "../db/client";
 import { sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
@@ -100,9 +101,12 @@ type Handler<M extends CallbackMethod> = (call: CallContext, cb: Extract<SparkCa
 const handlers: { [M in CallbackMethod]: Handler<M> } = {
   async TransactionNotify(call, cb) {
     const tenantId = await routeByMachine(call, cb.terminal.siteId, cb.terminal.machineId);
-    const station = await stationState(call.db, tenantId, cb.terminal.machineId, cb.terminal.serviceStationNumber);
+    const [station, decider] = await Promise.all([
+      stationState(call.db, tenantId, cb.terminal.machineId, cb.terminal.serviceStationNumber),
+      deciderFor(call.db, sealerFor(call.env.ENCRYPTION_KEY), tenantId),
+    ]);
     const { reply, session } = unwrap(
-      await sessionStub(call.env, cb.sessionId).notify({ tenantId, sessionId: cb.sessionId, authorization: cb.authorization, availability: station?.availability ?? null }),
+      await sessionStub(call.env, cb.sessionId).notify({ tenantId, sessionId: cb.sessionId, authorization: cb.authorization, availability: station?.availability ?? null, decider }),
       cb.sessionId,
     );
     const { approved, message } = approvedOf(reply);

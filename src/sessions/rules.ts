@@ -12,7 +12,7 @@
 import { timingSafeEqualText } from "../lib/crypto";
 import { moneyOf } from "../lib/money";
 import { OPEN_STATUSES } from "./model";
-import type { Authorization, EventType, Flow, OperationKind, OperationRecord, SessionRecord, SessionStatus, SparkFailure } from "./model";
+import type { Authorization, DecisionView, EventType, Flow, OperationKind, OperationRecord, SessionRecord, SessionStatus, SparkFailure } from "./model";
 
 /** How the rules read time: the settings they depend on, all in milliseconds. */
 export interface RulesConfig {
@@ -54,7 +54,17 @@ export interface SettlementFacts {
 
 export type Command =
   | { type: "start_session"; tenantId: string; sessionId: string; hwSerial: string; machineId: number; cipher: string }
-  | { type: "notify"; tenantId: string; sessionId: string; authorization: Authorization; availability: Availability | null }
+  | {
+      type: "notify";
+      tenantId: string;
+      sessionId: string;
+      authorization: Authorization;
+      availability: Availability | null;
+      /** The tenant has a decision endpoint: a new authorization the station allows is asked there first. */
+      askDecision?: boolean;
+      /** What the decision endpoint (or its fallback) said, once asked. */
+      decision?: DecisionView;
+    }
   | {
       type: "authorization_result";
       tenantId: string;
@@ -99,6 +109,8 @@ export type Reply =
   | { kind: "stopped"; approved: boolean; message: string }
   | { kind: "ack" }
   | { kind: "cipher"; cipher: string }
+  /** Ask the tenant's decision endpoint, then apply the command again with its verdict. */
+  | { kind: "ask" }
   /** The tenant gets the session, with this status. */
   | { kind: "session"; status: 200 | 201 | 202 }
   /** The operation just recorded on the session is to be sent to Spark now. */
@@ -202,19 +214,26 @@ function notify(record: SessionRecord | null, cmd: Extract<Command, { type: "not
     return unchanged(record, verdictOf(record));
   }
   if (record && record.status !== "awaiting_card") return unchanged(record, refused(409, "conflict", `session is ${record.status}`));
+  const blocked = cmd.availability === "busy" || cmd.availability === "out_of_service";
+  if (!blocked && cmd.askDecision && cmd.decision === undefined) return unchanged(record, { kind: "ask" });
   const next = record ? structuredClone(record) : blankRecord(cmd.tenantId, cmd.sessionId, "device_start", now);
   applyAuthorization(next, cmd.authorization);
-  const blocked = cmd.availability === "busy" || cmd.availability === "out_of_service";
+  const decision = blocked ? undefined : cmd.decision;
+  if (decision) next.decision = decision;
+  const approved = !blocked && (decision?.approved ?? true);
   if (blocked) {
     const station = cmd.authorization.serviceStationNumber;
     next.status = "declined";
     next.verdict = { approved: false, message: `${station ? `Station ${station}` : "Station"} is ${cmd.availability === "busy" ? "busy" : "out of service"}` };
+  } else if (!approved) {
+    next.status = "declined";
+    next.verdict = { approved: false, message: decision?.message ?? "Declined by the operator" };
   } else {
     next.status = "authorized";
-    next.verdict = { approved: true, message: "Session will begin immediately." };
+    next.verdict = { approved: true, message: decision?.message ?? "Session will begin immediately." };
     markAuthorized(next, now, config);
   }
-  return { next, events: [blocked ? "session.declined" : "session.authorized"], reply: verdictOf(next) };
+  return { next, events: [approved ? "session.authorized" : "session.declined"], reply: verdictOf(next) };
 }
 
 function authorizationResult(record: SessionRecord | null, cmd: Extract<Command, { type: "authorization_result" }>, now: number, config: RulesConfig): Transition {

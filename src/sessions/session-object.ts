@@ -6,6 +6,8 @@ import { randomId, sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
 import { SerialQueue } from "../lib/serial";
 import { tableExists } from "../lib/storage";
+import { askDecision } from "../decisions/ask";
+import type { Decider } from "../decisions/endpoint";
 import { DISPATCH_SCHEMA, Dispatcher } from "../webhooks/dispatcher";
 import { parseRetrySchedule } from "../webhooks/schedule";
 import { D1_OUTBOX_SCHEMA, D1Outbox } from "./d1-outbox";
@@ -79,6 +81,8 @@ export class SessionObject extends DurableObject<Env> {
   /** The index entry last confirmed by the machine index in this life of the object. */
   private indexed: string | null = null;
   private indexing: Promise<boolean> | null = null;
+  /** A decision endpoint being asked about this session's authorization. */
+  private deciding: Promise<CallbackAnswer> | null = null;
   private dispatch: Dispatcher | undefined;
   private readonly outbox: D1Outbox;
   private readonly keys: IdempotencyKeys<OperationResult>;
@@ -119,9 +123,26 @@ export class SessionObject extends DurableObject<Env> {
     return this.callback({ type: "start_session", ...cmd });
   }
 
-  /** TransactionNotify. The stop index knows the authorization before Spark gets the answer. */
-  async notify(cmd: Omit<Extract<Command, { type: "notify" }>, "type">): Promise<CallbackAnswer> {
-    const answer = this.callback({ type: "notify", ...cmd });
+  /**
+   * TransactionNotify. With a decision endpoint, a new authorization is asked there first (a
+   * repeat meanwhile waits for that answer rather than asking again). The stop index knows the
+   * authorization before Spark gets the answer.
+   */
+  async notify(cmd: Omit<Extract<Command, { type: "notify" }>, "type" | "askDecision" | "decision"> & { decider: Decider | null }): Promise<CallbackAnswer> {
+    const { decider, ...notify } = cmd;
+    while (this.deciding) await this.deciding.catch(() => undefined);
+    let answer = this.callback({ type: "notify", ...notify, askDecision: decider !== null });
+    if (answer.reply.kind === "ask" && decider) {
+      const asking = askDecision(decider, { sessionId: notify.sessionId, flow: "device_start", authorization: notify.authorization }).then((decision) =>
+        this.callback({ type: "notify", ...notify, askDecision: true, decision }),
+      );
+      this.deciding = asking;
+      try {
+        answer = await asking;
+      } finally {
+        this.deciding = null;
+      }
+    }
     await this.syncIndex();
     return answer;
   }
