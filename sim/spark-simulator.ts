@@ -30,7 +30,7 @@ const UNAUTHORIZED_BODY = { Message: "Authorization has been denied for this req
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The Spark methods the simulator serves. */
-export const SIM_METHODS = ["StartAuthentication", "TriggerTransaction", "Settlement", "CancelTransaction"] as const;
+export const SIM_METHODS = ["StartAuthentication", "TriggerTransaction", "Settlement", "CancelTransaction", "ExternalSettlement", "ExternalCancel"] as const;
 export type SimMethod = (typeof SIM_METHODS)[number];
 
 /** One integrator account known to the simulator (spark-api.md §1.5). */
@@ -117,6 +117,38 @@ export interface SimAuthorization extends Required<Omit<SimAuthorizationInput, "
   cancelAmount: Minor | null;
 }
 
+/**
+ * An authorization taken on a terminal outside Spark's flows (spark-api.md §2.13, §3.10): the
+ * device authorized a card but, with "External Settlement" enabled, does not settle it itself.
+ */
+export interface SimExternalInput {
+  nayaxTransactionId: number;
+  siteId: number;
+  /** The terminal it was taken on, by HW serial or machine id. */
+  terminalId: string;
+  /** Authorized amount; ExternalSettlement and ExternalCancel must not exceed it. */
+  amount: Minor;
+  /** `yyyyMMddHHmmssSSS`, the device's local time of the authorization; Spark matches it. */
+  machineAuTime: string;
+  /** When it was authorized (server time); a settlement more than 48 h later is refused. Defaults to now. */
+  authorizedAt?: Date;
+  /** Whether Nayax enabled External Settlement on that device; 52 when not. Default true. */
+  enabled?: boolean;
+  authCode?: string;
+}
+
+export interface SimExternal extends Required<Omit<SimExternalInput, "authorizedAt">> {
+  authorizedAt: string;
+  settledAmount: Minor | null;
+  settledRequest: string | null;
+  products: unknown[] | null;
+  cancelledAmount: Minor | null;
+  cancelledRequest: string | null;
+}
+
+/** Spark refuses an external settlement this long after the authorization (spark-api.md §2.13). */
+export const EXTERNAL_SETTLEMENT_WINDOW_MS = 48 * 60 * 60 * 1000;
+
 /** A transaction opened by StartAuthentication. */
 export interface SimTransaction {
   sparkTransactionId: string;
@@ -153,6 +185,7 @@ export class SparkSimulator {
   readonly #now: () => Date;
   readonly #transactions = new Map<string, SimTransaction>();
   readonly #authorizations = new Map<number, SimAuthorization>();
+  readonly #externals = new Map<number, SimExternal>();
   readonly #failures = new Map<SimMethod, SimFailure[]>();
   #latencyMs = 0;
   #rrnCounter = 0;
@@ -217,6 +250,32 @@ export class SparkSimulator {
     return authorization;
   }
 
+  /** Records an authorization taken outside Spark's flows, so ExternalSettlement/ExternalCancel can refer to it. */
+  registerExternal(input: SimExternalInput): SimExternal {
+    const external: SimExternal = {
+      nayaxTransactionId: input.nayaxTransactionId,
+      siteId: input.siteId,
+      terminalId: input.terminalId,
+      amount: input.amount,
+      machineAuTime: input.machineAuTime,
+      authorizedAt: (input.authorizedAt ?? this.#now()).toISOString(),
+      enabled: input.enabled ?? true,
+      authCode: input.authCode ?? "654321",
+      settledAmount: null,
+      settledRequest: null,
+      products: null,
+      cancelledAmount: null,
+      cancelledRequest: null,
+    };
+    this.#externals.set(input.nayaxTransactionId, external);
+    return external;
+  }
+
+  /** The external authorization with this NayaxTransactionId, if any (live object: read, don't mutate). */
+  external(nayaxTransactionId: number): SimExternal | undefined {
+    return this.#externals.get(nayaxTransactionId);
+  }
+
   /** The authorization with this NayaxTransactionId, if any (live object: read, don't mutate). */
   authorization(nayaxTransactionId: number): SimAuthorization | undefined {
     return this.#authorizations.get(nayaxTransactionId);
@@ -242,6 +301,7 @@ export class SparkSimulator {
     this.clearRequests();
     this.#transactions.clear();
     this.#authorizations.clear();
+    this.#externals.clear();
     this.#failures.clear();
     this.#latencyMs = 0;
   }
@@ -313,6 +373,10 @@ export class SparkSimulator {
           return json(200, this.#settlement(tenant, exact, plain));
         case "CancelTransaction":
           return json(200, this.#cancelTransaction(tenant, exact, plain));
+        case "ExternalSettlement":
+          return json(200, this.#externalSettlement(tenant, exact, plain));
+        case "ExternalCancel":
+          return json(200, this.#externalCancel(tenant, exact, plain));
       }
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
@@ -474,6 +538,79 @@ export class SparkSimulator {
       FiscalRrn: authorization.fiscalRrn,
       NayaxRRN: authorization.nayaxRrn,
     };
+  }
+
+  #externalSettlement(tenant: SimTenant, body: Record<string, unknown>, plain: Record<string, unknown>): object {
+    const FAILED = SparkCode.DeferredSettlementFailed;
+    const id = this.#boundTransaction(tenant, body);
+    const amount = amountOf(body, plain, "Amount", SparkCode.MissingAmount);
+    const receipt = plain["EReceiptData"];
+    if (receipt !== undefined && receipt !== null && !isJsonObjectText(receipt)) throw validation("EReceiptData must be a string holding a JSON object");
+    const products = plain["ProductInfo"];
+    if (products !== undefined && products !== null) {
+      if (!Array.isArray(products)) throw validation("ProductInfo must be an array");
+      for (const [i, p] of products.entries()) {
+        if (!isObject(p) || typeof p["Value"] !== "number" || typeof p["Code"] !== "string" || p["Code"] === "" || typeof p["Quantity"] !== "number") {
+          throw validation(`ProductInfo[${i}] must be {Value: number, Code: string, Quantity: number}`);
+        }
+      }
+    }
+    const external = this.#externalFor(plain, FAILED, "Deferred Settlement Failed");
+    // The identical request again (a client that lost the answer) gets the first answer.
+    const request = JSON.stringify({ amount: amount.text, receipt: receipt ?? null, products: products ?? null });
+    if (external.settledAmount !== null && external.settledRequest !== request) throw new Refusal(FAILED, "Deferred Settlement Failed: the transaction is already settled");
+    if (external.cancelledAmount !== null) throw new Refusal(FAILED, "Deferred Settlement Failed: the transaction was cancelled");
+    if (amount.value > external.amount) throw new Refusal(FAILED, "Deferred Settlement Failed: amount exceeds the authorized amount");
+    if (this.#now().getTime() - Date.parse(external.authorizedAt) > EXTERNAL_SETTLEMENT_WINDOW_MS) {
+      throw new Refusal(FAILED, "Deferred Settlement Failed: the authorization is older than 48 hours");
+    }
+    external.settledAmount = amount.value;
+    external.settledRequest = request;
+    external.products = Array.isArray(((body as Record<string, unknown>)["ProductInfo"])) ? ((body as Record<string, unknown>)["ProductInfo"] as unknown[]) : null;
+    return { SparkTransactionId: id, Status: { Verdict: "Approved", ErrorDescription: "No Errors" }, AuthCode: external.authCode, MachineAuTime: external.machineAuTime, Amount: JSON.rawJSON(amount.text) };
+  }
+
+  #externalCancel(tenant: SimTenant, body: Record<string, unknown>, plain: Record<string, unknown>): object {
+    const FAILED = SparkCode.DeferredCancelFailed;
+    const id = this.#boundTransaction(tenant, body);
+    const amount = amountOf(body, plain, "CancelAmount", FAILED);
+    const reasonCode = plain["ReasonCode"];
+    const reasonText = plain["ReasonText"];
+    if (reasonCode !== undefined && reasonCode !== null && typeof reasonCode !== "string") throw validation("ReasonCode must be a string");
+    if (reasonText !== undefined && reasonText !== null && typeof reasonText !== "string") throw validation("ReasonText must be a string");
+    if ((reasonCode ?? null) === null && (reasonText ?? null) === null) throw validation("ReasonCode or ReasonText is required");
+    const external = this.#externalFor(plain, FAILED, "Deferred Cancel Failed");
+    const request = JSON.stringify({ amount: amount.text, reasonCode: reasonCode ?? null, reasonText: reasonText ?? null });
+    if (external.cancelledAmount !== null && external.cancelledRequest !== request) throw new Refusal(FAILED, "Deferred Cancel Failed: the transaction is already cancelled");
+    if (external.settledAmount !== null) throw new Refusal(FAILED, "Deferred Cancel Failed: the transaction is already settled");
+    if (amount.value > external.amount) throw new Refusal(FAILED, "Deferred Cancel Failed: amount exceeds the authorized amount");
+    external.cancelledAmount = amount.value;
+    external.cancelledRequest = request;
+    return { SparkTransactionId: id, Status: { Verdict: "Approved", ErrorDescription: "No Errors" }, AuthCode: external.authCode, MachineAuTime: external.machineAuTime };
+  }
+
+  /** The transaction StartAuthentication bound for this integrator (27 otherwise), with the terminal the body names. */
+  #boundTransaction(tenant: SimTenant, body: Record<string, unknown>): string {
+    const id = guid(body);
+    const transaction = this.#transactions.get(id);
+    if (!transaction || transaction.integratorId !== tenant.integratorId) throw new Refusal(SparkCode.UnknownTransactionId, "Unknown Transaction ID");
+    return body["SparkTransactionId"] as string;
+  }
+
+  /** The external authorization a request names: refused with `code` when unknown or when its details differ; 52 when not enabled. */
+  #externalFor(plain: Record<string, unknown>, code: number, what: string): SimExternal {
+    const nayaxId = requireInt(plain, "NayaxTransactionId");
+    const siteId = requireInt(plain, "SiteId");
+    const machineAuTime = requireString(plain, "MachineAuTime");
+    if (parseDeviceTime(machineAuTime) === null) throw validation("MachineAuTime must be yyyyMMddHHmmssSSS");
+    const terminal = terminalOf(plain);
+    const external = this.#externals.get(nayaxId);
+    if (!external) throw new Refusal(code, `${what}: transaction not found`);
+    if (!external.enabled) throw new Refusal(SparkCode.NoSupportForDeferredSettlementOrCancel, "No Support for Deferred Settlement/Cancel");
+    if (external.siteId !== siteId || external.terminalId !== terminal.terminalId || external.machineAuTime !== machineAuTime) {
+      throw new Refusal(code, `${what}: SiteId, terminal or MachineAuTime do not match the transaction`);
+    }
+    return external;
   }
 
   /** The authorization a Settlement/Cancel names: 32 unknown (or another integrator's), 27 wrong session, 36 wrong site. */

@@ -13,6 +13,8 @@ import { describeSparkCode } from "./codes";
 import { parseSparkJson, sparkJson } from "./json";
 import {
   CancelTransactionResponse,
+  ExternalCancelResponse,
+  ExternalSettlementResponse,
   SettlementResponse,
   StartAuthenticationResponse,
   Status,
@@ -22,6 +24,8 @@ import {
 } from "./messages";
 import type {
   CancelTransactionRequest,
+  ExternalCancelRequest,
+  ExternalSettlementRequest,
   SettlementRequest,
   StartAuthenticationRequest,
   TriggerTransactionRequest,
@@ -43,7 +47,7 @@ export const MAX_TRANSACTION_TIMEOUT_SECONDS = 32_767;
 const MAX_QUOTED_BODY = 200;
 
 /** The Spark methods this client calls. */
-export type SparkMethod = "StartAuthentication" | "TriggerTransaction" | "Settlement" | "CancelTransaction";
+export type SparkMethod = "StartAuthentication" | "TriggerTransaction" | "Settlement" | "CancelTransaction" | "ExternalSettlement" | "ExternalCancel";
 
 /** One tenant's Spark credentials (spark-api.md §1.5). */
 export interface SparkCredentials {
@@ -179,6 +183,44 @@ export interface CancelResult {
   cardLast4: string | null;
 }
 
+/** One product line of an external settlement; `unitPrice` and `quantity` are exact decimals, sent as written. */
+export interface ProductLine {
+  code: string;
+  unitPrice: string;
+  quantity: string;
+}
+
+/** Input of {@link SparkClient.externalSettle}. */
+export interface ExternalSettleArgs {
+  sparkTransactionId: string;
+  nayaxTransactionId: number;
+  siteId: number;
+  terminal: Terminal;
+  /** `yyyyMMddHHmmssSSS`, the device's local time of the authorization. */
+  machineAuTime: string;
+  amount: Minor;
+  receipt?: Record<string, unknown> | null;
+  products: ProductLine[];
+}
+
+/** Input of {@link SparkClient.externalCancel}. */
+export interface ExternalCancelArgs {
+  sparkTransactionId: string;
+  nayaxTransactionId: number;
+  siteId: number;
+  terminal: Terminal;
+  machineAuTime: string;
+  amount: Minor;
+  reasonCode: string | null;
+  reasonText: string | null;
+}
+
+/** What Spark reports about an external settlement or cancellation. */
+export interface ExternalResult {
+  authCode: string | null;
+  amount: Minor | null;
+}
+
 /** Text fields of Spark answers that a .NET server might well serialize as numbers (e.g. CurrencyNumeric 978). */
 const TEXT_FIELDS = ["CardBrand", "CardLast4Digits", "AuthCode", "MachineAuTime", "AuTime", "SeTime", "CancelTime", "CurrencyCode", "CurrencyNumeric", "FiscalRrn", "NayaxRRN", "HashedSparkTransactionId", "SparkTransactionId"];
 
@@ -299,6 +341,51 @@ export class SparkClient {
     };
   }
 
+  /**
+   * ExternalSettlement: settles a transaction authorized on the terminal outside Spark's flows,
+   * after StartAuthentication bound `sparkTransactionId` to it. Not idempotent on Spark's side.
+   * @throws {SparkError} on any failure.
+   */
+  async externalSettle(args: ExternalSettleArgs): Promise<ExternalResult> {
+    if (!/^\d{17}$/.test(args.machineAuTime)) throw new RangeError("machineAuTime must be yyyyMMddHHmmssSSS");
+    const body: ExternalSettlementRequest = {
+      NayaxTransactionId: args.nayaxTransactionId,
+      SparkTransactionId: args.sparkTransactionId,
+      MachineAuTime: args.machineAuTime,
+      SiteId: args.siteId,
+      ...terminalFields(args.terminal),
+      Amount: moneyOnWire(args.amount),
+      ...(args.receipt ? { EReceiptData: JSON.stringify(args.receipt) } : {}),
+      ...(args.products.length > 0
+        ? { ProductInfo: args.products.map((p) => ({ Value: decimalOnWire(p.unitPrice), Code: p.code, Quantity: decimalOnWire(p.quantity) })) }
+        : {}),
+    };
+    const answer = await this.#call("ExternalSettlement", body, ExternalSettlementResponse);
+    return { authCode: answer.AuthCode ?? null, amount: answer.Amount ?? null };
+  }
+
+  /**
+   * ExternalCancel: releases a transaction authorized outside Spark's flows. `CancelAmount` must
+   * not exceed the authorized amount; `ReasonCode` is a string here (e.g. "01").
+   * @throws {SparkError} on any failure.
+   */
+  async externalCancel(args: ExternalCancelArgs): Promise<ExternalResult> {
+    if (!/^\d{17}$/.test(args.machineAuTime)) throw new RangeError("machineAuTime must be yyyyMMddHHmmssSSS");
+    if (args.reasonCode === null && args.reasonText === null) throw new RangeError("ExternalCancel needs a reasonCode or a reasonText");
+    const body: ExternalCancelRequest = {
+      NayaxTransactionId: args.nayaxTransactionId,
+      SparkTransactionId: args.sparkTransactionId,
+      SiteId: args.siteId,
+      MachineAuTime: args.machineAuTime,
+      ...terminalFields(args.terminal),
+      CancelAmount: moneyOnWire(args.amount),
+      ...(args.reasonCode !== null ? { ReasonCode: args.reasonCode } : {}),
+      ...(args.reasonText !== null ? { ReasonText: args.reasonText } : {}),
+    };
+    const answer = await this.#call("ExternalCancel", body, ExternalCancelResponse);
+    return { authCode: answer.AuthCode ?? null, amount: null };
+  }
+
   /** POSTs one signed call and returns Spark's answer if it is well-formed and Approved. */
   async #call<S extends z.ZodType<{ Status: Status; SparkTransactionId?: string | null | undefined }>>(
     method: SparkMethod,
@@ -411,6 +498,12 @@ function terminalFields(terminal: Terminal): { TerminalId: string; TerminalIdTyp
 function moneyOnWire(amount: Minor): unknown {
   if (typeof amount !== "bigint" || amount < 0n) throw new RangeError("amount must be a non-negative bigint of minor units");
   return JSON.rawJSON(moneyLiteral(amount));
+}
+
+/** A non-negative decimal text (a unit price, a quantity) as the exact JSON number it spells. */
+function decimalOnWire(text: string): unknown {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new RangeError(`${JSON.stringify(text)} is not a non-negative decimal`);
+  return JSON.rawJSON(text);
 }
 
 /** Spark server time `yyyyMMddHHmmssSSS` → ISO 8601 in UTC, or null when absent or malformed. */

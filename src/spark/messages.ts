@@ -362,6 +362,54 @@ export const CancelTransactionResponse = z.object({
   NayaxRRN: z.string().nullish(),
 });
 
+/** A product line of an external settlement: `Value` is the unit price, an exact decimal (spark-api.md §2.13). */
+export const ProductInfo = z.object({
+  Value: WireAmount,
+  Code: z.string().min(1),
+  Quantity: WireAmount,
+});
+
+/** Settles a transaction authorized outside Spark's flows (spark-api.md §2.13). */
+export const ExternalSettlementRequest = z.object({
+  NayaxTransactionId: z.int(),
+  SparkTransactionId: z.string().regex(GUID),
+  MachineAuTime: z.string().regex(/^\d{17}$/),
+  SiteId: z.int(),
+  TerminalId: z.string().max(255),
+  TerminalIdType: TerminalIdTypeSchema,
+  Amount: WireAmount,
+  EReceiptData: z.string().optional(),
+  ProductInfo: z.array(ProductInfo).optional(),
+});
+export type ExternalSettlementRequest = z.infer<typeof ExternalSettlementRequest>;
+export const ExternalSettlementResponse = z.object({
+  SparkTransactionId: z.string().nullish(),
+  Status,
+  AuthCode: z.string().nullish(),
+  MachineAuTime: z.string().nullish(),
+  Amount: MajorAmount.nullish(),
+});
+
+/** Releases a transaction authorized outside Spark's flows (spark-api.md §2.14): `ReasonCode` is a string here. */
+export const ExternalCancelRequest = z.object({
+  NayaxTransactionId: z.int(),
+  SparkTransactionId: z.string().regex(GUID),
+  SiteId: z.int(),
+  MachineAuTime: z.string().regex(/^\d{17}$/),
+  TerminalId: z.string().max(255),
+  TerminalIdType: TerminalIdTypeSchema,
+  CancelAmount: WireAmount,
+  ReasonCode: z.string().optional(),
+  ReasonText: z.string().optional(),
+});
+export type ExternalCancelRequest = z.infer<typeof ExternalCancelRequest>;
+export const ExternalCancelResponse = z.object({
+  SparkTransactionId: z.string().nullish(),
+  Status,
+  AuthCode: z.string().nullish(),
+  MachineAuTime: z.string().nullish(),
+});
+
 /** Turns zod issues into one line that names each offending field, for `ErrorDescription`. */
 export function describeIssues(error: z.ZodError): string {
   return error.issues
