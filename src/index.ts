@@ -7,6 +7,7 @@ import { createApp } from "./routes/app";
 
 export { SessionObject } from "./sessions/session-object";
 export { HistoryWriter } from "./db/history-writer";
+export { RecoveryJob } from "./webhooks/recovery";
 
 const app = createApp();
 

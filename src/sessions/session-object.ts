@@ -29,6 +29,7 @@ import { sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
 import { tableExists } from "../lib/storage";
 import { DISPATCH_SCHEMA, Dispatcher } from "../webhooks/dispatcher";
+import type { DeliveryView, ResendRequest } from "../webhooks/dispatcher";
 import { parseRetrySchedule } from "../webhooks/schedule";
 
 /** Answer to TransactionNotify and TransactionCallback: the verdict and the session it was given on. */
@@ -45,10 +46,10 @@ export interface StopOutcome {
   session: SessionRecord;
 }
 
-/** A session and its timeline. */
+/** A session and its timeline, each event with where it stands for each endpoint. */
 export interface SessionRead {
   session: SessionView;
-  events: EventBody[];
+  events: Array<EventBody & { deliveries: DeliveryView[] }>;
 }
 
 /** A stored event, as the session's timeline lists it. */
@@ -132,9 +133,10 @@ export class SessionObject extends DurableObject<Env> {
   // ------------------------------------------------------------------ reads
 
   /** The session and its timeline, when it belongs to `tenantId`. */
-  read(tenantId: string): SessionRead | null {
+  async read(tenantId: string): Promise<SessionRead | null> {
     if (!this.record || this.record.tenantId !== tenantId) return null;
-    return { session: viewOf(this.record), events: this.events().map((e) => e.body) };
+    const deliveries = await this.dispatcher().deliveries(tenantId);
+    return { session: viewOf(this.record), events: this.events().map((e) => ({ ...e.body, deliveries: deliveries.get(e.sequence) ?? [] })) };
   }
 
   // ------------------------------------------------------------------ Spark callbacks
@@ -484,12 +486,12 @@ export class SessionObject extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ outbox
 
-  /** Re-sends these events of this session to these endpoints (recover, redeliver). */
-  resend(tenantId: string, endpointIds: string[], sequences: number[]): boolean {
-    if (!this.record || this.record.tenantId !== tenantId) return false;
-    this.dispatcher().resend(endpointIds, sequences);
-    this.wake();
-    return true;
+  /** Re-sends events of this session (recover, redeliver); answers the endpoints queued, or null when the session is not the tenant's. */
+  resend(tenantId: string, request: ResendRequest): string[] | null {
+    if (!this.record || this.record.tenantId !== tenantId) return null;
+    const queued = this.dispatcher().resend(request);
+    if (queued.length > 0) this.wake();
+    return queued;
   }
 
   /** Retries, deadlines and the safety net: runs the outbox whenever the alarm comes due. */
