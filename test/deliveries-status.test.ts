@@ -146,6 +146,25 @@ describe.concurrent("delivery status", () => {
   });
 });
 
+describe.concurrent("deleted endpoints", () => {
+  it("leave the deliveries of every event, in the events API and in the timeline", async () => {
+    const tenant = await tenantWithSites();
+    const kept = await createEndpoint(tenant.apiKey, { url: new Receiver().url });
+    const gone = await createEndpoint(tenant.apiKey, { url: new Receiver().url });
+    const session = await authorizeSession(tenant, tenant.siteIds[0]!);
+    const [event] = await sessionEventIds(tenant.apiKey, session.id);
+    await eventKnown(tenant.apiKey, event!.id);
+    await vi.waitFor(async () => expect(Object.keys(await deliveriesByEndpoint(tenant.apiKey, event!.id)).sort()).toEqual([kept.id, gone.id].sort()), WAIT);
+
+    expect((await tenantJson(tenant.apiKey, `/v1/webhook-endpoints/${gone.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(Object.keys(await deliveriesByEndpoint(tenant.apiKey, event!.id))).toEqual([kept.id]);
+    expect((await timelineOf(tenant.apiKey, session.id))[0]!.deliveries.map((d) => d.endpointId)).toEqual([kept.id]);
+    expect(await listed(tenant.apiKey, `endpointId=${gone.id}`)).toEqual([]);
+    expect(await listed(tenant.apiKey, `endpointId=${gone.id}&deliveryStatus=delivered`)).toEqual([]);
+    expect(await listed(tenant.apiKey, "deliveryStatus=delivered")).toEqual([event!.id]);
+  });
+});
+
 describe.concurrent("endpoint health", () => {
   it("shows last success and failure, the last error, the success rate, what is pending and when", async () => {
     const tenant = await tenantWithSites();

@@ -182,27 +182,29 @@ export class Dispatcher {
   /**
    * Each event's deliveries, by sequence: the recorded ones, and for an endpoint that has not
    * reached an event yet, a pending entry (skipped when the endpoint is disabled). An endpoint
-   * created after an event, or whose `eventTypes` leave it out, has none for it.
+   * created after an event, or whose `eventTypes` leave it out, has none for it; a deleted one
+   * has none at all.
    */
   async deliveries(tenantId: string): Promise<Map<number, DeliveryView[]>> {
-    let endpoints: DeliveryEndpoint[] = [];
+    let endpoints: DeliveryEndpoint[] | null = null;
     try {
       endpoints = await deliveryEndpoints(this.db, this.sealer, tenantId);
     } catch (error) {
       log.warn("webhook endpoints unavailable; timeline shows recorded deliveries only", { error: String(error) });
     }
-    const positions = new Map(endpoints.map((endpoint) => [endpoint.id, this.position(endpoint)]));
+    const known = endpoints ? new Set(endpoints.map((e) => e.id)) : null;
+    const positions = new Map((endpoints ?? []).map((endpoint) => [endpoint.id, this.position(endpoint)]));
     const recorded = this.ledger.all();
     const result = new Map<number, DeliveryView[]>();
     for (const event of this.sql.exec<{ sequence: number; type: string }>("SELECT sequence, type FROM events ORDER BY sequence").toArray()) {
       const records = recorded.get(event.sequence) ?? new Map<string, DeliveryRecord>();
-      const views = [...records].map(([endpointId, record]) => deliveryView(endpointId, record));
-      for (const endpoint of endpoints) {
+      const views = [...records].filter(([endpointId]) => !known || known.has(endpointId)).map(([endpointId, record]) => deliveryView(endpointId, record));
+      for (const endpoint of endpoints ?? []) {
         const position = positions.get(endpoint.id)!;
         if (records.has(endpoint.id) || event.sequence < position.sequence) continue;
         if (endpoint.eventTypes && !endpoint.eventTypes.includes(event.type as never)) continue;
-        const due = endpoint.enabled && event.sequence === position.sequence ? Math.max(position.nextAt, Date.now()) : null;
-        views.push(deliveryView(endpoint.id, { status: endpoint.enabled ? "pending" : "skipped", attempts: 0, lastAttemptAt: null, nextAttemptAt: due }));
+        // Not tried yet: it goes out as soon as the events before it are through.
+        views.push(deliveryView(endpoint.id, { status: endpoint.enabled ? "pending" : "skipped", attempts: 0, lastAttemptAt: null, nextAttemptAt: null }));
       }
       result.set(event.sequence, views.sort((a, b) => (a.endpointId < b.endpointId ? -1 : a.endpointId > b.endpointId ? 1 : 0)));
     }

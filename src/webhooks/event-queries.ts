@@ -3,7 +3,7 @@ import { and, asc, desc, eq, exists, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { after } from "../db/paging";
 import type { Cursor } from "../db/paging";
-import { deliveries, sessionEvents } from "../db/schema";
+import { deliveries, sessionEvents, webhookEndpoints } from "../db/schema";
 import type { DeliveryState } from "./deliver";
 import type { DeliveryView } from "./dispatcher";
 
@@ -39,6 +39,7 @@ export async function listEvents(db: Database, tenantId: string, filters: EventF
       .selectDistinct({ id: deliveries.eventId, createdAt: deliveries.eventCreatedAt, body: sessionEvents.body })
       .from(deliveries)
       .innerJoin(sessionEvents, eq(sessionEvents.id, deliveries.eventId))
+      .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, deliveries.endpointId))
       .where(
         and(
           eq(deliveries.tenantId, tenantId),
@@ -56,6 +57,7 @@ export async function listEvents(db: Database, tenantId: string, filters: EventF
         db
           .select({ one: sql`1` })
           .from(deliveries)
+          .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, deliveries.endpointId))
           .where(and(eq(deliveries.eventId, sessionEvents.id), eq(deliveries.endpointId, filters.endpointId))),
       )
     : undefined;
@@ -67,14 +69,22 @@ export async function listEvents(db: Database, tenantId: string, filters: EventF
     .limit(limit + 1);
 }
 
-/** Each event's deliveries as recorded in D1, by event id (ordered by endpoint id). */
+/** Each event's deliveries as recorded in D1, by event id (ordered by endpoint id); a deleted endpoint's are left out. */
 export async function deliveriesOf(db: Database, tenantId: string, eventIds: readonly string[]): Promise<Map<string, DeliveryView[]>> {
   const byEvent = new Map<string, DeliveryView[]>(eventIds.map((id) => [id, []]));
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   for (let i = 0; i < eventIds.length; i += IDS_PER_QUERY) {
     const rows = await db
-      .select()
+      .select({
+        eventId: deliveries.eventId,
+        endpointId: deliveries.endpointId,
+        state: deliveries.state,
+        attempts: deliveries.attempts,
+        lastAttemptAt: deliveries.lastAttemptAt,
+        nextAttemptAt: deliveries.nextAttemptAt,
+      })
       .from(deliveries)
+      .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, deliveries.endpointId))
       .where(and(eq(deliveries.tenantId, tenantId), inArray(deliveries.eventId, eventIds.slice(i, i + IDS_PER_QUERY))))
       .orderBy(asc(deliveries.eventId), asc(deliveries.endpointId));
     for (const row of rows) {
