@@ -3,6 +3,7 @@
  * text the client wrote, never through a binary float; and a PATCH must be sent as JSON (415).
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { parseTenantJson } from "../src/lib/json";
 import { transactionNotify } from "../sim/drive";
 import { tenantInput } from "./fixtures";
 import { admin, tenantCall } from "./helpers";
@@ -19,6 +20,17 @@ async function send(path: string, method: string, text: string, token: { apiKey:
   const body = (await res.text()) || "null";
   return { status: res.status, body: JSON.parse(body) as Record<string, unknown> & ApiErrorBody, text: body, res };
 }
+
+describe("parseTenantJson", () => {
+  it("keeps the written text of money and decimal-setting numbers only, at any depth", () => {
+    expect(
+      parseTenantJson('{"amount": 9007199254740993, "preAuthAmount": 10.00, "products": [{"unitPrice": 2.450, "quantity": 2}], "retailFactor": 1.2500, "timeoutSeconds": 60, "siteIds": [2, 4]}'),
+    ).toEqual({ amount: "9007199254740993", preAuthAmount: "10.00", products: [{ unitPrice: "2.450", quantity: 2 }], retailFactor: "1.2500", timeoutSeconds: 60, siteIds: [2, 4] });
+    // Strings stay strings; anything else is as JSON.parse reads it.
+    expect(parseTenantJson('{"amount": "12.25", "note": null}')).toEqual({ amount: "12.25", note: null });
+    expect(() => parseTenantJson('{"amount": 1.')).toThrow(SyntaxError);
+  });
+});
 
 describe("money sent as a JSON number", () => {
   it("is read exactly as written: no rounding of large or long numbers", async () => {

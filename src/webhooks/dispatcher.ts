@@ -128,6 +128,7 @@ export class Dispatcher {
     const queued = new Set<string>();
     const now = Date.now();
     for (const endpoint of request.endpoints) {
+      const position = this.position(endpoint).sequence;
       for (const sequence of [...request.sequences].sort((a, b) => a - b)) {
         const event = this.eventMeta(sequence);
         if (!event || !this.takes(request.filter, endpoint, event)) continue;
@@ -138,8 +139,9 @@ export class Dispatcher {
           request.trigger,
         );
         queued.add(endpoint.id);
+        // Due now, unless it waits behind an earlier event (then it keeps no time).
         const record = this.ledger.get(sequence, endpoint.id);
-        if (record) this.putRecord(endpoint, this.storedEvent(sequence)!, { ...record, nextAttemptAt: now });
+        if (record && sequence <= position) this.putRecord(endpoint, this.storedEvent(sequence)!, { ...record, nextAttemptAt: now });
       }
     }
     return [...queued];
@@ -274,7 +276,8 @@ export class Dispatcher {
       const asked = this.resends ? this.resendItem(endpoint.id, position.sequence) : null;
       const advance = () => {
         this.storePosition(endpoint.id, { sequence: position.sequence + 1, attempts: 0, nextAt: 0 });
-        if (asked) this.dropResend(endpoint.id, position.sequence);
+        // Also a re-send asked for while this attempt was in flight: the event just went through.
+        if (this.resends) this.dropResend(endpoint.id, position.sequence);
       };
       const event = this.storedEvent(position.sequence, sessionId);
       if (!event || (!asked && endpoint.eventTypes && !endpoint.eventTypes.includes(event.type as never))) {
@@ -320,7 +323,9 @@ export class Dispatcher {
     const verdict = this.judge(outcome, scheduled + 1);
     const retryAt = verdict.kind === "retry" ? verdict.at : null;
     const attempts = (before?.attempts ?? 0) + 1;
-    const status: DeliveryState = verdict.kind === "delivered" ? "delivered" : verdict.kind === "retry" ? "pending" : "failed";
+    // Once through, an event stays delivered: a failing re-send of it shows in its attempts.
+    const status: DeliveryState =
+      verdict.kind === "delivered" || before?.status === "delivered" ? "delivered" : verdict.kind === "retry" ? "pending" : "failed";
     const record: AttemptRecord = { outcome, at, trigger, nextAttemptAt: retryAt };
     this.journal([attemptInsert(this.db, endpoint, event, record)]);
     this.putRecord(endpoint, event, { status, attempts, lastAttemptAt: at, nextAttemptAt: retryAt });
@@ -341,10 +346,11 @@ export class Dispatcher {
     return { kind: "retry", attempts, at: Date.now() + Math.max(delay, outcome.retryAfterMs ?? 0) };
   }
 
-  /** The endpoint was disabled when its turn came: nothing sent, and recover can send it later. */
+  /** The endpoint was disabled when its turn came: nothing sent, and recover can send it later (a delivered event stays delivered). */
   private skip(endpoint: DeliveryEndpoint, event: StoredEvent): void {
     const before = this.ledger.get(event.sequence!, endpoint.id);
-    this.putRecord(endpoint, event, { status: "skipped", attempts: before?.attempts ?? 0, lastAttemptAt: before?.lastAttemptAt ?? null, nextAttemptAt: null });
+    const status = before?.status === "delivered" ? "delivered" : "skipped";
+    this.putRecord(endpoint, event, { status, attempts: before?.attempts ?? 0, lastAttemptAt: before?.lastAttemptAt ?? null, nextAttemptAt: null });
   }
 
   /**

@@ -72,30 +72,34 @@ export async function listEvents(db: Database, tenantId: string, filters: EventF
 /** Each event's deliveries as recorded in D1, by event id (ordered by endpoint id); a deleted endpoint's are left out. */
 export async function deliveriesOf(db: Database, tenantId: string, eventIds: readonly string[]): Promise<Map<string, DeliveryView[]>> {
   const byEvent = new Map<string, DeliveryView[]>(eventIds.map((id) => [id, []]));
+  const chunks: string[][] = [];
+  for (let i = 0; i < eventIds.length; i += IDS_PER_QUERY) chunks.push(eventIds.slice(i, i + IDS_PER_QUERY));
+  const found = await Promise.all(
+    chunks.map((ids) =>
+      db
+        .select({
+          eventId: deliveries.eventId,
+          endpointId: deliveries.endpointId,
+          state: deliveries.state,
+          attempts: deliveries.attempts,
+          lastAttemptAt: deliveries.lastAttemptAt,
+          nextAttemptAt: deliveries.nextAttemptAt,
+        })
+        .from(deliveries)
+        .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, deliveries.endpointId))
+        .where(and(eq(deliveries.tenantId, tenantId), inArray(deliveries.eventId, ids)))
+        .orderBy(asc(deliveries.eventId), asc(deliveries.endpointId)),
+    ),
+  );
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  for (let i = 0; i < eventIds.length; i += IDS_PER_QUERY) {
-    const rows = await db
-      .select({
-        eventId: deliveries.eventId,
-        endpointId: deliveries.endpointId,
-        state: deliveries.state,
-        attempts: deliveries.attempts,
-        lastAttemptAt: deliveries.lastAttemptAt,
-        nextAttemptAt: deliveries.nextAttemptAt,
-      })
-      .from(deliveries)
-      .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, deliveries.endpointId))
-      .where(and(eq(deliveries.tenantId, tenantId), inArray(deliveries.eventId, eventIds.slice(i, i + IDS_PER_QUERY))))
-      .orderBy(asc(deliveries.eventId), asc(deliveries.endpointId));
-    for (const row of rows) {
-      byEvent.get(row.eventId)?.push({
-        endpointId: row.endpointId,
-        status: row.state,
-        attempts: row.attempts,
-        lastAttemptAt: iso(row.lastAttemptAt),
-        nextAttemptAt: iso(row.nextAttemptAt),
-      });
-    }
+  for (const row of found.flat()) {
+    byEvent.get(row.eventId)?.push({
+      endpointId: row.endpointId,
+      status: row.state,
+      attempts: row.attempts,
+      lastAttemptAt: iso(row.lastAttemptAt),
+      nextAttemptAt: iso(row.nextAttemptAt),
+    });
   }
   return byEvent;
 }
