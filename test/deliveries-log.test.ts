@@ -61,3 +61,14 @@ it("logs each failed attempt once, with what happened and what comes next, and n
   for (const secret of ["log-must-not-show", endpoint.secret, endpoint.secret.slice("whsec_".length), tenant.apiKey, "internal trace"]) expect(everything).not.toContain(secret);
   expect(everything).not.toMatch(/\n\s+at /);
 });
+
+it("does not quote the receiver's redirect target", async () => {
+  const tenant = await tenantWithSites();
+  const receiver = new Receiver(() => new Response(null, { status: 302, headers: { Location: "https://elsewhere.example/login?token=redirect-token-xyz" } }));
+  const endpoint = await createEndpoint(tenant.apiKey, { url: receiver.url });
+  const session = await authorizeSession(tenant, tenant.siteIds[0]!);
+  const [event] = await sessionEventIds(tenant.apiKey, session.id);
+  await vi.waitFor(() => expect(warnings(event!.id).length).toBeGreaterThanOrEqual(1), WAIT);
+  expect(warnings(event!.id)[0]).toMatchObject({ message: "webhook attempt failed", endpointId: endpoint.id, status: 302, error: "HTTP 302", attempt: 1 });
+  expect(printed().join("\n")).not.toContain("redirect-token-xyz");
+});

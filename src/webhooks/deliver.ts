@@ -128,11 +128,13 @@ export function upsertDelivery(db: Database, endpoint: EndpointRef, event: Store
  * (retries exhausted, or `410 Gone`) the line says so, for alerting.
  */
 export function logFailedAttempt(endpoint: EndpointRef, event: StoredEvent, attempt: AttemptRecord, attemptNumber: number | null, givenUp: boolean): void {
+  const { status, error } = attempt.outcome;
   log.warn(givenUp ? "webhook given up" : "webhook attempt failed", {
     eventId: event.id,
     endpointId: endpoint.id,
-    status: attempt.outcome.status,
-    error: attempt.outcome.error,
+    status,
+    // With a status, just the status: the recorded error can quote the receiver's headers (a redirect's Location).
+    error: status === null ? error : `HTTP ${status}`,
     attempt: attemptNumber,
     trigger: attempt.trigger,
     nextAttemptAt: attempt.nextAttemptAt === null ? null : new Date(attempt.nextAttemptAt).toISOString(),
