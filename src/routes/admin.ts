@@ -105,6 +105,9 @@ const routes = {
     path: "/tenants/{id}",
     tags: ["Operator"],
     security,
+    summary: "Change a tenant",
+    description:
+      "Changes the name, the status, the default pre-authorization amount or the Spark credentials (re-sealed at rest). The body must be sent as `application/json` (else 415); amounts are read exactly as written.",
     middleware: [requireJsonBody] as const,
     request: { params: IdParam, ...body(TenantUpdate) },
     responses: { 200: json(Tenant, "The updated tenant"), ...errorResponses, ...conflict, 415: json(ErrorBody, "The body is not sent as application/json") },
