@@ -95,6 +95,24 @@ describe.concurrent("delivery status", () => {
     for (let i = 1; i < 4; i++) expect(Math.abs(Date.parse(attempts[i]!.attemptedAt) - Date.parse(attempts[i - 1]!.nextAttemptAt!))).toBeLessThan(1_000);
     expect(await attemptsOf(tenant.apiKey, event!.id, ok.id)).toMatchObject([{ status: 204, trigger: "scheduled", nextAttemptAt: null }]);
 
+    // The attempts list pages oldest first like any list.
+    const every = await attemptsOf(tenant.apiKey, event!.id);
+    expect(every).toHaveLength(5);
+    const walked: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { status: number; body: { data: unknown[]; nextCursor: string | null } } = await tenantJson(
+        tenant.apiKey,
+        `/v1/events/${event!.id}/attempts?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.data.length).toBeLessThanOrEqual(2);
+      walked.push(...res.body.data);
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(walked).toEqual(every);
+    expectApiError(await tenantJson(tenant.apiKey, `/v1/events/${event!.id}/attempts?cursor=${btoa(JSON.stringify([1, "x"]))}`), 400, "cursor");
+
     // The filtered endpoint takes the next event; the one created later does too.
     await stopSession(tenant, session, site);
     await vi.waitFor(async () => {

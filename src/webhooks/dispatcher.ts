@@ -99,7 +99,6 @@ type Verdict = { kind: "delivered" } | { kind: "gave_up" } | { kind: "retry"; at
 interface EventMeta {
   sequence: number;
   type: string;
-  createdAt: number;
 }
 
 export class Dispatcher {
@@ -374,8 +373,8 @@ export class Dispatcher {
   }
 
   private eventMeta(sequence: number): EventMeta | null {
-    const row = this.sql.exec<{ type: string; created_at: number }>("SELECT type, created_at FROM events WHERE sequence = ?", sequence).toArray()[0];
-    return row ? { sequence, type: row.type, createdAt: row.created_at } : null;
+    const row = this.sql.exec<{ type: string }>("SELECT type FROM events WHERE sequence = ?", sequence).toArray()[0];
+    return row ? { sequence, type: row.type } : null;
   }
 
   private storedEvent(sequence: number, sessionId?: string): StoredEvent | null {
