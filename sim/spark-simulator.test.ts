@@ -345,7 +345,7 @@ describe("SparkSimulator refusals: Settlement and CancelTransaction", () => {
 describe("SparkSimulator transport", () => {
   it("404 for an unknown method, 405 for GET, 415 without JSON content type, 400 for malformed JSON", async () => {
     const env = setup();
-    expect((await env.simulator.handle(new Request(`${BASE_URL}/ExternalSettlement`, { method: "POST", body: "{}" }))).status).toBe(404);
+    expect((await env.simulator.handle(new Request(`${BASE_URL}/RefundTransaction`, { method: "POST", body: "{}" }))).status).toBe(404);
     expect((await env.simulator.handle(new Request(`${BASE_URL}/Settlement`))).status).toBe(405);
     expect((await env.simulator.handle(new Request(`${BASE_URL}/Settlement`, { method: "POST", body: "{}", headers: { "Content-Type": "text/plain" } }))).status).toBe(415);
     const malformed = await rawCall(env.simulator, "Settlement", "{not json", newId());

@@ -8,6 +8,7 @@ import { createApp } from "./routes/app";
 export { SessionObject } from "./sessions/session-object";
 export { HistoryWriter } from "./db/history-writer";
 export { MachineIndex } from "./sessions/machine-index";
+export { RecoveryJob } from "./webhooks/recovery";
 
 const app = createApp();
 

@@ -98,7 +98,16 @@ describe("redeliver", () => {
     const eventId = receiver.received[0]!.event.id;
     await eventKnown(tenant.apiKey, eventId);
 
-    const res = await tenantJson<{ eventId: string; endpointIds: string[] }>(tenant.apiKey, `/v1/events/${eventId}/redeliver`, { method: "POST" });
+    // Delivered everywhere: redelivering to every endpoint that lacks it sends nothing.
+    await vi.waitFor(async () => expect((await attemptsOf(tenant.apiKey, eventId)).map((a) => a.status)).toEqual([204]), WAIT);
+    const owed = await tenantJson<{ eventId: string; endpointIds: string[] }>(tenant.apiKey, `/v1/events/${eventId}/redeliver`, { method: "POST" });
+    expect(owed.status, owed.text).toBe(202);
+    expect(owed.body).toEqual({ eventId, endpointIds: [] });
+
+    const res = await tenantJson<{ eventId: string; endpointIds: string[] }>(tenant.apiKey, `/v1/events/${eventId}/redeliver`, {
+      method: "POST",
+      json: { endpointId: endpoint.id },
+    });
     expect(res.status, res.text).toBe(202);
     expect(res.body).toEqual({ eventId, endpointIds: [endpoint.id] });
 
@@ -133,7 +142,7 @@ describe("redeliver", () => {
     const tenant = await tenantWithSites();
     const site = tenant.siteIds[0]!;
     const receiver = new Receiver();
-    await createEndpoint(tenant.apiKey, { url: receiver.url });
+    const endpoint = await createEndpoint(tenant.apiKey, { url: receiver.url });
     const session = await authorizeSession(tenant, site);
     await stopSession(tenant, session, site);
     await vi.waitFor(() => expect(receiver.delivered()).toHaveLength(2), WAIT);
@@ -145,11 +154,11 @@ describe("redeliver", () => {
     let release: () => void = () => {};
     const held = new Promise<Response>((resolve) => (release = () => resolve(new Response(null, { status: 204 }))));
     receiver.reply = (d) => (d.event.id === e2 && receiver.of(e2!).length === 2 ? held : new Response(null, { status: 204 }));
-    expect((await tenantJson(tenant.apiKey, `/v1/events/${e2}/redeliver`, { method: "POST" })).status).toBe(202);
+    expect((await tenantJson(tenant.apiKey, `/v1/events/${e2}/redeliver`, { method: "POST", json: { endpointId: endpoint.id } })).status).toBe(202);
     await vi.waitFor(() => expect(receiver.of(e2!)).toHaveLength(2), WAIT);
 
     // Meanwhile the tenant asks for event 1 again; the session object takes it while it waits.
-    expect((await tenantJson(tenant.apiKey, `/v1/events/${e1}/redeliver`, { method: "POST" })).status).toBe(202);
+    expect((await tenantJson(tenant.apiKey, `/v1/events/${e1}/redeliver`, { method: "POST", json: { endpointId: endpoint.id } })).status).toBe(202);
     release();
 
     await vi.waitFor(() => expect(receiver.of(e1!)).toHaveLength(2), WAIT);
@@ -175,9 +184,12 @@ describe("test event and events API", () => {
     expect(event.id).toBe(res.body.eventId);
     expect(receiver.received[0]!.headers["webhook-id"]).toBe(res.body.eventId);
 
-    const read = await tenantJson<WebhookEvent>(tenant.apiKey, `/v1/events/${event.id}`);
+    const read = await tenantJson<WebhookEvent & { deliveries: unknown[] }>(tenant.apiKey, `/v1/events/${event.id}`);
     expect(read.status, read.text).toBe(200);
-    expect(read.body).toEqual(event);
+    // The event as signed and sent, and where it stands for the endpoint (CONTRACT §11).
+    const { deliveries, ...signed } = read.body;
+    expect(signed).toEqual(event);
+    expect(deliveries).toEqual([{ endpointId: endpoint.id, status: "delivered", attempts: 1, lastAttemptAt: expect.any(String), nextAttemptAt: null }]);
     const attempts = await attemptsOf(tenant.apiKey, event.id);
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ endpointId: endpoint.id, status: 204 });

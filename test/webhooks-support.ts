@@ -12,13 +12,13 @@ import { newSessionId } from "./helpers";
 import type { Onboarded } from "./helpers";
 import { sparkCall, tenantJson } from "./support";
 
-/** Generous bound for anything that waits on alarms and retries (the schedule is "1,1,1" in tests). */
-/** Where an event stands for an endpoint (not in the API: it shows through recover); null when nothing is kept. */
+/** Where an event stands for an endpoint, as recorded in D1; null when nothing is recorded. */
 export async function deliveryState(eventId: string, endpointId: string): Promise<string | null> {
   const row = await env.DB.prepare("SELECT state FROM deliveries WHERE event_id = ? AND endpoint_id = ?").bind(eventId, endpointId).first<{ state: string }>();
   return row?.state ?? null;
 }
 
+/** Generous bound for anything that waits on alarms and retries (the schedule is "1,1,1" in tests). */
 export const WAIT = { timeout: 15_000, interval: 50 };
 
 export interface WebhookEvent {
@@ -126,6 +126,8 @@ export interface AttemptView {
   status: number | null;
   error: string | null;
   durationMs: number;
+  trigger: "scheduled" | "manual" | "recover";
+  nextAttemptAt: string | null;
 }
 
 /** `GET /v1/events/{id}/attempts`, optionally for one endpoint only. */
@@ -167,6 +169,36 @@ export async function stopSession(tenant: Onboarded, session: { id: string; naya
   );
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   expect(answer.body.Status.Verdict).toBe("Approved");
+}
+
+/** TimeoutCallback for a session: `session.timed_out`, a third event after authorized and stop_requested. */
+export async function timeOutSession(tenant: Onboarded, session: { id: string }): Promise<void> {
+  const answer = await sparkCall("TimeoutCallback", { SparkTransactionId: session.id, MachineId: 71234996 }, tenant.sparkCallbackSecret);
+  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+}
+
+/** One delivery of an event, as the API shows it (CONTRACT §11). */
+export interface DeliveryView {
+  endpointId: string;
+  status: "pending" | "delivered" | "failed" | "skipped";
+  attempts: number;
+  lastAttemptAt: string | null;
+  nextAttemptAt: string | null;
+}
+
+/** An event as the events API and the timeline answer it: the body as sent, with its deliveries. */
+export type EventWithDeliveries = WebhookEvent & { deliveries: DeliveryView[] };
+
+/** `GET /v1/events/{id}`, expecting 200. */
+export async function readEvent(apiKey: string, eventId: string): Promise<EventWithDeliveries> {
+  const res = await tenantJson<EventWithDeliveries>(apiKey, `/v1/events/${eventId}`);
+  expect(res.status, res.text).toBe(200);
+  return res.body;
+}
+
+/** The deliveries of an event, from the events API, by endpoint id. */
+export async function deliveriesByEndpoint(apiKey: string, eventId: string): Promise<Record<string, DeliveryView>> {
+  return Object.fromEntries((await readEvent(apiKey, eventId)).deliveries.map((d) => [d.endpointId, d]));
 }
 
 /**

@@ -5,6 +5,7 @@
  * Times are Unix milliseconds; money is a decimal string ("12.25").
  */
 
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const tenants = sqliteTable(
@@ -132,7 +133,11 @@ export const webhookEndpoints = sqliteTable(
     disabledReason: text("disabled_reason"),
     /** JSON array of event types; null means every type. */
     eventTypes: text("event_types"),
-    /** JSON object of extra request headers the tenant asked for (never the signature headers). */
+    /**
+     * Extra request headers the tenant asked for (never the signature headers): AES-256-GCM sealed
+     * JSON object under ENCRYPTION_KEY, since they often carry credentials. Rows written before
+     * sealing hold the plain JSON object and are still read.
+     */
     headers: text("headers"),
     /** AES-256-GCM sealed JSON `[{secret, expiresAt|null}]`: the signing secrets, newest first. */
     secrets: text("secrets").notNull(),
@@ -142,21 +147,41 @@ export const webhookEndpoints = sqliteTable(
   (t) => [index("webhook_endpoints_tenant").on(t.tenantId)],
 );
 
-/** Where each event stands for each endpoint: pending, delivered, failed (given up) or skipped (endpoint disabled). */
+/**
+ * The rows recover looks for: failed, skipped or still pending. Written out as a literal (not bound
+ * parameters) in queries too, so SQLite can use the partial index that holds only these rows.
+ */
+export const UNDELIVERED = sql.raw("state IN ('failed', 'skipped', 'pending')");
+
+/**
+ * Where each event stands for each endpoint it is meant for: pending (not yet through, or
+ * retrying), delivered, failed (given up) or skipped (endpoint disabled). Written by the
+ * session object (through its outbox) after each attempt; `webhook.test` events have no session.
+ */
 export const deliveries = sqliteTable(
   "deliveries",
   {
     eventId: text("event_id").notNull(),
     endpointId: text("endpoint_id").notNull(),
     tenantId: text("tenant_id").notNull(),
+    sessionId: text("session_id"),
+    sequence: integer("sequence"),
     state: text("state", { enum: ["pending", "delivered", "failed", "skipped"] }).notNull(),
     attempts: integer("attempts").notNull().default(0),
+    lastAttemptAt: integer("last_attempt_at"),
+    /** When the next attempt is due; null when none is scheduled. */
+    nextAttemptAt: integer("next_attempt_at"),
     eventCreatedAt: integer("event_created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
     primaryKey({ columns: [t.eventId, t.endpointId] }),
-    index("deliveries_endpoint_state").on(t.endpointId, t.state, t.eventCreatedAt),
+    index("deliveries_endpoint_state_created").on(t.endpointId, t.state, t.eventCreatedAt, t.eventId),
+    index("deliveries_tenant_state_created").on(t.tenantId, t.state, t.eventCreatedAt, t.eventId),
+    // Recover pages through one endpoint's undelivered events by session, in sequence order.
+    index("deliveries_endpoint_undelivered")
+      .on(t.endpointId, t.sessionId, t.sequence)
+      .where(UNDELIVERED),
   ],
 );
 
@@ -172,10 +197,18 @@ export const deliveryAttempts = sqliteTable(
     error: text("error"),
     durationMs: integer("duration_ms").notNull(),
     responseExcerpt: text("response_excerpt"),
+    /** What caused it: the delivery schedule (the first attempt included), a redeliver, or a recover. */
+    trigger: text("trigger", { enum: ["scheduled", "manual", "recover"] }).notNull().default("scheduled"),
+    /** When the next attempt of this delivery was due after this one; null when none was. */
+    nextAttemptAt: integer("next_attempt_at"),
+    /** 1 for a 2xx answer, else 0; computed, so rows from before it existed are counted right. */
+    ok: integer("ok").generatedAlwaysAs(sql`coalesce(status between 200 and 299, 0)`, { mode: "virtual" }),
   },
   (t) => [
     index("delivery_attempts_event").on(t.eventId, t.attemptedAt),
     index("delivery_attempts_attempted").on(t.attemptedAt),
+    // Endpoint health: the last success and failure, and the last day's counts of each.
+    index("delivery_attempts_endpoint_ok").on(t.endpointId, t.ok, t.attemptedAt),
   ],
 );
 

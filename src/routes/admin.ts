@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { database } from "../db/client";
 import { sealerFor } from "../lib/crypto";
-import { ApiError } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
 import {
   addClaims,
   createTenant,
@@ -13,11 +13,15 @@ import {
   rotateCredential,
   updateTenant,
 } from "../tenants/service";
+import { tenantById } from "../tenants/lookup";
 import { httpsUrlSchema } from "../webhooks/url-policy";
 import { requireAdmin } from "./auth";
 import { decodeCursor, encodeCursor } from "./cursor";
+import { EVENT_LIST_DESCRIPTION, EventListQuery, eventPage } from "./events";
+import { requireJsonBody } from "./json-body";
 import { openApiRouter } from "./openapi";
-import { ErrorBody, ListQuery, MoneyInput, Money, errorResponses, page } from "./schemas";
+import { ENDPOINT_LIST_DESCRIPTION, Endpoint as WebhookEndpoint, endpointPage } from "./webhooks";
+import { ErrorBody, EventWithDeliveries, ListQuery, MoneyInput, Money, errorResponses, page } from "./schemas";
 
 const SiteId = z.number().int().min(0).max(2_147_483_647);
 const MachineId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -96,7 +100,18 @@ const routes = {
   create: createRoute({ method: "post", path: "/tenants", tags: ["Operator"], security, request: body(TenantInput), responses: { 201: json(CreatedTenant, "The tenant, with its secrets shown once"), ...errorResponses, ...conflict } }),
   list: createRoute({ method: "get", path: "/tenants", tags: ["Operator"], security, request: { query: ListQuery }, responses: { 200: json(page(Tenant, "TenantList"), "Tenants, newest first"), ...errorResponses } }),
   read: createRoute({ method: "get", path: "/tenants/{id}", tags: ["Operator"], security, request: { params: IdParam }, responses: { 200: json(Tenant, "The tenant"), ...errorResponses } }),
-  update: createRoute({ method: "patch", path: "/tenants/{id}", tags: ["Operator"], security, request: { params: IdParam, ...body(TenantUpdate) }, responses: { 200: json(Tenant, "The updated tenant"), ...errorResponses, ...conflict } }),
+  update: createRoute({
+    method: "patch",
+    path: "/tenants/{id}",
+    tags: ["Operator"],
+    security,
+    summary: "Change a tenant",
+    description:
+      "Changes the name, the status, the default pre-authorization amount or the Spark credentials (re-sealed at rest). The body must be sent as `application/json` (else 415); amounts are read exactly as written.",
+    middleware: [requireJsonBody] as const,
+    request: { params: IdParam, ...body(TenantUpdate) },
+    responses: { 200: json(Tenant, "The updated tenant"), ...errorResponses, ...conflict, 415: json(ErrorBody, "The body is not sent as application/json") },
+  }),
   disable: createRoute({ method: "post", path: "/tenants/{id}/disable", tags: ["Operator"], security, request: { params: IdParam }, responses: { 200: json(Tenant, "Disabled: its keys and callback secret stop working; claims stay reserved"), ...errorResponses } }),
   enable: createRoute({ method: "post", path: "/tenants/{id}/enable", tags: ["Operator"], security, request: { params: IdParam }, responses: { 200: json(Tenant, "Enabled again"), ...errorResponses } }),
   addClaims: createRoute({ method: "post", path: "/tenants/{id}/claims", tags: ["Operator"], security, request: { params: IdParam, ...body(Claims) }, responses: { 200: json(Tenant, "The tenant with the new claims"), ...errorResponses, ...conflict } }),
@@ -137,7 +152,33 @@ const routes = {
     request: { params: IdParam, body: { content: { "application/json": { schema: Rotation } }, required: false } },
     responses: { 200: json(z.object({ sparkCallbackSecret: z.string(), previousExpiresAt: z.string() }), "The new callback secret, shown once"), ...errorResponses },
   }),
+  endpoints: createRoute({
+    method: "get",
+    path: "/tenants/{id}/webhook-endpoints",
+    tags: ["Operator"],
+    security,
+    summary: "List a tenant's webhook endpoints",
+    description: `The tenant's endpoints exactly as the tenant lists them (\`GET /v1/webhook-endpoints\`). ${ENDPOINT_LIST_DESCRIPTION}`,
+    request: { params: IdParam, query: ListQuery },
+    responses: { 200: json(page(WebhookEndpoint, "TenantWebhookEndpointList"), "Endpoints, newest first"), ...errorResponses },
+  }),
+  events: createRoute({
+    method: "get",
+    path: "/tenants/{id}/events",
+    tags: ["Operator"],
+    security,
+    summary: "List a tenant's events",
+    description: `The tenant's events exactly as the tenant lists them (\`GET /v1/events\`), e.g. \`?deliveryStatus=failed\` for what its endpoints missed. ${EVENT_LIST_DESCRIPTION}`,
+    request: { params: IdParam, query: EventListQuery },
+    responses: { 200: json(page(EventWithDeliveries, "TenantEventList"), "Events, newest first"), ...errorResponses },
+  }),
 };
+
+/** The operator's views answer for tenants that exist only. */
+async function existingTenant(env: Env, id: string): Promise<string> {
+  if (!(await tenantById(database(env.DB), id))) throw notFound("tenant");
+  return id;
+}
 
 const overlapMs = (input: { overlapSeconds?: number | undefined } | undefined) =>
   input?.overlapSeconds === undefined ? undefined : input.overlapSeconds * 1000;
@@ -189,6 +230,14 @@ adminRoutes
   .openapi(routes.rotateCallbackSecret, async (c) => {
     const rotated = await rotateCredential(database(c.env.DB), c.req.valid("param").id, "spark_callback", overlapMs(await optionalJson(c.req)));
     return c.json({ sparkCallbackSecret: rotated.secret, previousExpiresAt: rotated.previousExpiresAt }, 200);
+  })
+  .openapi(routes.endpoints, async (c) => {
+    const tenantId = await existingTenant(c.env, c.req.valid("param").id);
+    return c.json(await endpointPage(c.env, tenantId, c.req.valid("query")), 200);
+  })
+  .openapi(routes.events, async (c) => {
+    const tenantId = await existingTenant(c.env, c.req.valid("param").id);
+    return c.json(await eventPage(c.env, tenantId, c.req.valid("query")), 200);
   });
 
 /**

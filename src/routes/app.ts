@@ -14,6 +14,7 @@ import { sparkRoutes } from "./spark";
 import { stationRoutes } from "./stations";
 import { decisionRoutes } from "./decision";
 import { eventRoutes } from "./events";
+import { exactJsonBodies } from "./json-body";
 import { webhookRoutes } from "./webhooks";
 
 /** Bodies of the tenant and operator APIs are small JSON documents; larger ones are refused with 413. */
@@ -39,6 +40,8 @@ export function createApp() {
 
   app.use("/v1/*", apiBodyLimit);
   app.use("/admin/*", apiBodyLimit);
+  app.use("/v1/*", exactJsonBodies);
+  app.use("/admin/*", exactJsonBodies);
   app.route("/v1", sessionRoutes);
   app.route("/v1", stationRoutes);
   app.route("/v1", webhookRoutes);

@@ -101,14 +101,40 @@ export const Event = z
   })
   .openapi("Event");
 
-export const SessionWithTimeline = Session.extend({ events: z.array(Event) }).openapi("SessionWithTimeline");
+export const DELIVERY_STATUSES = ["pending", "delivered", "failed", "skipped"] as const;
+
+export const Delivery = z
+  .object({
+    endpointId: z.string(),
+    status: z.enum(DELIVERY_STATUSES).openapi({
+      description: "`pending` until it went through or was given up (retrying, or waiting for the session's earlier events); `failed`: given up; `skipped`: the endpoint was disabled.",
+    }),
+    attempts: z.number().int(),
+    lastAttemptAt: z.string().nullable(),
+    nextAttemptAt: z.string().nullable().openapi({ description: "When the next attempt is due; null when none is scheduled." }),
+  })
+  .openapi("Delivery");
+
+export const EventWithDeliveries = Event.extend({
+  deliveries: z.array(Delivery).openapi({
+    description: "One per endpoint the event is meant for: the endpoints that existed when it was created and whose `eventTypes` took it (an endpoint disabled then shows `skipped`).",
+  }),
+}).openapi("EventWithDeliveries");
+
+export const SessionWithTimeline = Session.extend({ events: z.array(EventWithDeliveries) }).openapi("SessionWithTimeline");
 
 /** `{data, nextCursor}` around a list. */
 export function page<T extends z.ZodType>(item: T, name: string) {
   return z.object({ data: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
 }
 
-export const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: "At most 200; default 50." }),
-  cursor: z.string().optional().openapi({ description: "`nextCursor` of the previous page." }),
-});
+/** Any query parameter a list does not declare: refused and named, so a misspelt filter never silently lists everything. */
+const UnknownParameter = z.unknown().refine(() => false, { message: "is not a query parameter of this list" });
+
+/** The query of every list; routes `extend` it with their filters, and any other parameter is a 400 naming it. */
+export const ListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: "At most 200; default 50." }),
+    cursor: z.string().optional().openapi({ description: "`nextCursor` of the previous page." }),
+  })
+  .catchall(UnknownParameter);

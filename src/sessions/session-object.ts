@@ -9,6 +9,7 @@ import { tableExists } from "../lib/storage";
 import { askDecision } from "../decisions/ask";
 import type { Decider } from "../decisions/endpoint";
 import { DISPATCH_SCHEMA, Dispatcher } from "../webhooks/dispatcher";
+import type { DeliveryView, ResendRequest } from "../webhooks/dispatcher";
 import { parseRetrySchedule } from "../webhooks/schedule";
 import { D1_OUTBOX_SCHEMA, D1Outbox } from "./d1-outbox";
 import { sessionEvent } from "./events";
@@ -25,10 +26,10 @@ import { rulesConfig } from "./settings";
 import { sendOperation } from "./spark-calls";
 import type { RemoteStartRequest } from "./spark-calls";
 
-/** A session and its timeline. */
+/** A session and its timeline, each event with where it stands for each endpoint. */
 export interface SessionRead {
   session: SessionView;
-  events: EventBody[];
+  events: Array<EventBody & { deliveries: DeliveryView[] }>;
 }
 
 /** What a Spark callback gets from the session: the rules' reply and the session it was given on. */
@@ -107,12 +108,13 @@ export class SessionObject extends DurableObject<Env> {
   // ------------------------------------------------------------------ reads
 
   /** The session and its timeline, when it belongs to `tenantId`. */
-  read(tenantId: string): SessionRead | null {
+  async read(tenantId: string): Promise<SessionRead | null> {
     if (!this.record || this.record.tenantId !== tenantId) return null;
+    const deliveries = await this.dispatcher().deliveries(tenantId);
     const events = this.ctx.storage.sql
-      .exec<{ body: string }>("SELECT body FROM events ORDER BY sequence")
+      .exec<{ sequence: number; body: string }>("SELECT sequence, body FROM events ORDER BY sequence")
       .toArray()
-      .map((row) => JSON.parse(row.body) as EventBody);
+      .map((row) => ({ ...(JSON.parse(row.body) as EventBody), deliveries: deliveries.get(row.sequence) ?? [] }));
     return { session: viewOf(this.record), events };
   }
 
@@ -333,12 +335,12 @@ export class SessionObject extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ outbox and alarm
 
-  /** Re-sends these events of this session to these endpoints (recover, redeliver). */
-  resend(tenantId: string, endpointIds: string[], sequences: number[]): boolean {
-    if (!this.record || this.record.tenantId !== tenantId) return false;
-    this.dispatcher().resend(endpointIds, sequences);
-    this.wake();
-    return true;
+  /** Re-sends events of this session (recover, redeliver); answers the endpoints queued, or null when the session is not the tenant's. */
+  resend(tenantId: string, request: ResendRequest): string[] | null {
+    if (!this.record || this.record.tenantId !== tenantId) return null;
+    const queued = this.dispatcher().resend(request);
+    if (queued.length > 0) this.wake();
+    return queued;
   }
 
   /** Deadlines, re-sends, retries and the safety net: runs the outbox whenever the alarm comes due. */

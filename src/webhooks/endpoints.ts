@@ -1,4 +1,4 @@
-/** Tenants' webhook endpoints in D1. Signing secrets are sealed at rest, shown once. */
+/** Tenants' webhook endpoints in D1. Signing secrets and custom headers are sealed at rest; secrets are shown once, header values never. */
 import { and, desc, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { after } from "../db/paging";
@@ -8,6 +8,7 @@ import type { Sealer } from "../lib/crypto";
 import { randomId } from "../lib/crypto";
 import { TtlCache } from "../lib/cache";
 import type { EventType } from "../sessions/model";
+import { maskHeaders, openHeaders, sealHeaders } from "./headers";
 import { generateWebhookSecret } from "./signing";
 
 /** After a rotation the previous secret keeps signing this long, so receivers can switch without losing events. */
@@ -21,11 +22,12 @@ export interface EndpointView {
   enabled: boolean;
   disabledReason: string | null;
   eventTypes: EventType[] | null;
+  /** Names with masked values (`"Bearer ****"`); delivery reads the real ones through {@link deliveryEndpoints}. */
   headers: Record<string, string>;
   createdAt: string;
 }
 
-/** What delivery needs: the view plus the live signing secrets. */
+/** What delivery needs: the view with the real header values, plus the live signing secrets. */
 export interface DeliveryEndpoint extends EndpointView {
   tenantId: string;
   createdAtMs: number;
@@ -37,16 +39,21 @@ interface SealedSecret {
   expiresAt: number | null;
 }
 
-type Row = typeof webhookEndpoints.$inferSelect;
+export type EndpointRow = typeof webhookEndpoints.$inferSelect;
+type Row = EndpointRow;
 
-export function endpointView(row: Row): EndpointView {
+/** The endpoint as answers show it: header values masked, no secrets. */
+export async function endpointView(sealer: Sealer, row: Row): Promise<EndpointView> {
+  return { ...baseView(row), headers: maskHeaders(await openHeaders(sealer, row.headers)) };
+}
+
+function baseView(row: Row): Omit<EndpointView, "headers"> {
   return {
     id: row.id,
     url: row.url,
     enabled: row.enabled,
     disabledReason: row.disabledReason,
     eventTypes: row.eventTypes ? (JSON.parse(row.eventTypes) as EventType[]) : null,
-    headers: row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {},
     createdAt: new Date(row.createdAt).toISOString(),
   };
 }
@@ -67,12 +74,12 @@ export async function newEndpoint(
     enabled: input.enabled ?? true,
     disabledReason: input.enabled === false ? "disabled by tenant" : null,
     eventTypes: input.eventTypes ? JSON.stringify(input.eventTypes) : null,
-    headers: input.headers && Object.keys(input.headers).length > 0 ? JSON.stringify(input.headers) : null,
+    headers: await sealHeaders(sealer, input.headers),
     secrets: await sealer.seal(JSON.stringify([{ secret, expiresAt: null }] satisfies SealedSecret[])),
     createdAt: now,
     updatedAt: now,
   };
-  return { insert: db.insert(webhookEndpoints).values(row), view: endpointView(row), secret };
+  return { insert: db.insert(webhookEndpoints).values(row), view: await endpointView(sealer, row), secret };
 }
 
 export async function listEndpoints(db: Database, tenantId: string, limit: number, cursor: Cursor | null) {
@@ -130,7 +137,8 @@ export async function deliveryEndpoints(db: Database, sealer: Sealer, tenantId: 
     const now = Date.now();
     return Promise.all(
       rows.map(async (row) => ({
-        ...endpointView(row),
+        ...baseView(row),
+        headers: await openHeaders(sealer, row.headers),
         tenantId,
         createdAtMs: row.createdAt,
         secrets: (JSON.parse(await sealer.open(row.secrets)) as SealedSecret[])

@@ -1,0 +1,82 @@
+/**
+ * Where each event of a session stands for each endpoint, kept in the session object's own
+ * storage: the source of truth for the session's timeline (never behind), projected to D1's
+ * `deliveries` through the session's outbox for the events API.
+ */
+import { tableExists } from "../lib/storage";
+import type { DeliveryRecord, DeliveryState } from "./deliver";
+
+/** Created on the first delivery, so a session nobody receives stores nothing more. */
+const LEDGER_SCHEMA = `CREATE TABLE IF NOT EXISTS delivery_state (
+  sequence INTEGER NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_attempt_at INTEGER,
+  next_attempt_at INTEGER,
+  PRIMARY KEY (sequence, endpoint_id)
+) WITHOUT ROWID`;
+
+type Row = {
+  sequence: number;
+  endpoint_id: string;
+  status: DeliveryState;
+  attempts: number;
+  last_attempt_at: number | null;
+  next_attempt_at: number | null;
+};
+
+const recordOf = (row: Row): DeliveryRecord => ({
+  status: row.status,
+  attempts: row.attempts,
+  lastAttemptAt: row.last_attempt_at,
+  nextAttemptAt: row.next_attempt_at,
+});
+
+export class DeliveryLedger {
+  /** Whether the table exists; checked once, then kept true by `put`. */
+  private exists: boolean | undefined;
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  private ready(): boolean {
+    this.exists ??= tableExists(this.sql, "delivery_state");
+    return this.exists;
+  }
+
+  get(sequence: number, endpointId: string): DeliveryRecord | null {
+    if (!this.ready()) return null;
+    const row = this.sql.exec<Row>("SELECT * FROM delivery_state WHERE sequence = ? AND endpoint_id = ?", sequence, endpointId).toArray()[0];
+    return row ? recordOf(row) : null;
+  }
+
+  put(sequence: number, endpointId: string, record: DeliveryRecord): void {
+    if (!this.ready()) {
+      this.sql.exec(LEDGER_SCHEMA);
+      this.exists = true;
+    }
+    this.sql.exec(
+      `INSERT INTO delivery_state (sequence, endpoint_id, status, attempts, last_attempt_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sequence, endpoint_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+         last_attempt_at = excluded.last_attempt_at, next_attempt_at = excluded.next_attempt_at`,
+      sequence,
+      endpointId,
+      record.status,
+      record.attempts,
+      record.lastAttemptAt,
+      record.nextAttemptAt,
+    );
+  }
+
+  /** Every record, by sequence then endpoint. */
+  all(): Map<number, Map<string, DeliveryRecord>> {
+    const bySequence = new Map<number, Map<string, DeliveryRecord>>();
+    if (!this.ready()) return bySequence;
+    for (const row of this.sql.exec<Row>("SELECT * FROM delivery_state ORDER BY sequence, endpoint_id").toArray()) {
+      let endpoints = bySequence.get(row.sequence);
+      if (!endpoints) bySequence.set(row.sequence, (endpoints = new Map()));
+      endpoints.set(row.endpoint_id, recordOf(row));
+    }
+    return bySequence;
+  }
+}
