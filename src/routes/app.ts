@@ -6,7 +6,9 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ApiError } from "../lib/errors";
 import { setLogLevel } from "../lib/log";
+import { portalRoutes } from "../portal/routes";
 import { adminRoutes } from "./admin";
+import { captureInProcess } from "./auth";
 import { logUnhandled } from "./context";
 import type { AppEnv } from "./context";
 import { sessionRoutes } from "./sessions";
@@ -27,6 +29,8 @@ const apiBodyLimit = bodyLimit({
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
+  // First of all: the portal's in-process API calls are recognised before anything can wrap the request.
+  app.use("*", captureInProcess);
   app.use("*", async (c, next) => {
     setLogLevel(c.env.LOG_LEVEL);
     await next();
@@ -43,6 +47,7 @@ export function createApp() {
   app.route("/v1", webhookRoutes);
   app.route("/v1", eventRoutes);
   app.route("/admin", adminRoutes);
+  app.route("/portal", portalRoutes(async (request, env, ctx) => app.fetch(request, env, ctx)));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", { type: "http", scheme: "bearer", description: "The tenant's API key." });
   app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", { type: "http", scheme: "bearer", description: "The operator's ADMIN_TOKEN." });
