@@ -1,6 +1,5 @@
 /** The Worker's HTTP surface: Spark callbacks, the tenant API, the operator API, health and docs. */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
@@ -8,6 +7,8 @@ import { ApiError } from "../lib/errors";
 import { setLogLevel } from "../lib/log";
 import { portalRoutes } from "../portal/routes";
 import { adminRoutes } from "./admin";
+import { docsRoutes } from "./docs";
+import { registerReference } from "./docs-spec";
 import { captureInProcess } from "./auth";
 import { logUnhandled } from "./context";
 import type { AppEnv } from "./context";
@@ -51,6 +52,7 @@ export function createApp() {
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", { type: "http", scheme: "bearer", description: "The tenant's API key." });
   app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", { type: "http", scheme: "bearer", description: "The operator's ADMIN_TOKEN." });
+  registerReference(app.openAPIRegistry);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -59,7 +61,7 @@ export function createApp() {
       description: "Tenant (`/v1`) and operator (`/admin`) APIs of the Nayax Spark gateway. Money is a decimal string in major units.",
     },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  app.route("/docs", docsRoutes);
 
   app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`).toJSON(), 404));
   app.onError((error, c) => {
