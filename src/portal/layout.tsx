@@ -24,7 +24,7 @@ export function Layout(props: { title: string; frame?: Frame; section?: Section;
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>{`${props.title} · spark-gateway portal`}</title>
         <link rel="stylesheet" href="/portal/assets/portal.css" />
       </head>

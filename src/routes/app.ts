@@ -58,7 +58,8 @@ export function createApp() {
     info: {
       title: "spark-gateway",
       version: "1.0.0",
-      description: "Tenant (`/v1`) and operator (`/admin`) APIs of the Nayax Spark gateway. Money is a decimal string in major units.",
+      description:
+        "Spark callbacks (`/spark`), tenant (`/v1`) and operator (`/admin`) APIs of the Nayax Spark gateway, and the signed webhook events it sends (under Webhooks, with how to verify them). Money is a decimal string in major units. The tenant's web console is at `/portal`.",
     },
   });
   app.route("/docs", docsRoutes);
