@@ -142,6 +142,15 @@ describe("portal pages", () => {
     expect(write.status).toBe(403);
   });
 
+  it("arriving from another site (where a SameSite=Strict cookie stays home), take one same-site hop before deciding", async () => {
+    const res = await fetchWorker("/portal/sessions", { headers: { "Sec-Fetch-Site": "cross-site" } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('<meta http-equiv="refresh" content="0; url=/portal/sessions"/>');
+    const hop = await fetchWorker("/portal/sessions", { headers: { "Sec-Fetch-Site": "same-origin" } });
+    expect(hop.status).toBe(303);
+    expect(hop.headers.get("Location")).toBe("/portal/login");
+  });
+
   it("show sessions with their status and amounts, one session with its timeline, and the API's view of it", async () => {
     const tenant = await tenantWithSites();
     const id = await sessionOf(tenant);
