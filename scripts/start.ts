@@ -49,6 +49,15 @@ function localEncryptionKey(): string {
   return readFileSync(file, "utf8").trim();
 }
 
+/**
+ * wrangler prints the Worker's console.log lines at its "log" level, which also prints a line per
+ * request (filtered out here). When the gateway logs only warnings and errors (LOG_LEVEL=warn,
+ * e.g. for the benchmark), wrangler's "warn" is enough and costs nothing per request.
+ */
+function wranglerLevelFor(gatewayLevel: string | undefined): string {
+  return gatewayLevel === "warn" || gatewayLevel === "error" ? "warn" : "log";
+}
+
 /** Runs a command to the end and answers its output; a failure shows that output in full. */
 function run(command: string, args: string[]): Promise<string> {
   return new Promise((done, fail) => {
@@ -139,8 +148,7 @@ async function main(): Promise<void> {
       "--persist-to", stateDir,
       "--inspector-port", String(inspectorPort),
       "--show-interactive-dev-session=false",
-      // "log" is the level at which wrangler prints the Worker's own console lines.
-      "--log-level", wranglerLog ?? "log",
+      "--log-level", wranglerLog ?? wranglerLevelFor(process.env.LOG_LEVEL),
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     { stdio: ["ignore", wranglerLog ? "inherit" : "pipe", wranglerLog ? "inherit" : "pipe"], env: wranglerEnv },
