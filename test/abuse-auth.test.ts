@@ -87,6 +87,8 @@ async function documentedRoutes(): Promise<Route[]> {
   expect(answer.status).toBe(200);
   const routes: Route[] = [];
   for (const [template, operations] of Object.entries(answer.body.paths)) {
+    // The Spark callbacks are documented too; they are covered below, from the contract's nine methods.
+    if (template.startsWith("/spark/")) continue;
     for (const [method, operation] of Object.entries(operations)) {
       const scheme = Object.keys(operation.security?.[0] ?? {})[0];
       expect(["ApiKey", "AdminToken"], `${method} ${template} declares no security`).toContain(scheme);

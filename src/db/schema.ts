@@ -223,3 +223,29 @@ export const decisionEndpoints = sqliteTable("decision_endpoints", {
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/** One-time portal sign-in links minted by the operator; only the token's SHA-256 hash is kept. */
+export const portalLinks = sqliteTable(
+  "portal_links",
+  {
+    hash: text("hash").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    /** Set when the link was used: a link signs in once. */
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("portal_links_expires").on(t.expiresAt)],
+);
+
+/** Signed-in portal browsers: the cookie's SHA-256 hash, so sessions can expire and be signed out. */
+export const portalSessions = sqliteTable(
+  "portal_sessions",
+  {
+    hash: text("hash").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("portal_sessions_expires").on(t.expiresAt)],
+);

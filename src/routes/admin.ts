@@ -15,6 +15,8 @@ import {
 } from "../tenants/service";
 import { tenantById } from "../tenants/lookup";
 import { httpsUrlSchema } from "../webhooks/url-policy";
+import { mintLink, PORTAL_LINK_TTL_MS } from "../portal/store";
+import { publicUrl } from "../portal/public-url";
 import { requireAdmin } from "./auth";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { EVENT_LIST_DESCRIPTION, EventListQuery, eventPage } from "./events";
@@ -144,6 +146,28 @@ const routes = {
     request: { params: IdParam, body: { content: { "application/json": { schema: Rotation } }, required: false } },
     responses: { 200: json(z.object({ apiKey: z.string(), previousExpiresAt: z.string() }), "The new API key, shown once"), ...errorResponses },
   }),
+  portalLink: createRoute({
+    method: "post",
+    path: "/tenants/{id}/portal-link",
+    tags: ["Operator"],
+    security,
+    summary: "Mint a portal sign-in link",
+    description:
+      `A one-time link that signs the tenant's browser into the portal at \`/portal\` (valid ${PORTAL_LINK_TTL_MS / 60_000} minutes, single use; only its hash is stored). ` +
+      "Hand it to the tenant as you would a password reset link. A disabled tenant gets none (409).",
+    request: { params: IdParam },
+    responses: {
+      200: json(
+        z.object({
+          url: z.string().openapi({ example: "https://gateway.example/portal/login?token=pl_…" }),
+          expiresAt: z.string().openapi({ example: "2026-01-01T12:15:00.000Z" }),
+        }).openapi("PortalLink"),
+        "The sign-in link, shown once",
+      ),
+      ...errorResponses,
+      409: json(ErrorBody, "The tenant is disabled"),
+    },
+  }),
   rotateCallbackSecret: createRoute({
     method: "post",
     path: "/tenants/{id}/rotate-callback-secret",
@@ -226,6 +250,15 @@ adminRoutes
   .openapi(routes.rotateApiKey, async (c) => {
     const rotated = await rotateCredential(database(c.env.DB), c.req.valid("param").id, "api_key", overlapMs(await optionalJson(c.req)));
     return c.json({ apiKey: rotated.secret, previousExpiresAt: rotated.previousExpiresAt }, 200);
+  })
+  .openapi(routes.portalLink, async (c) => {
+    const db = database(c.env.DB);
+    const tenant = await getTenant(db, c.req.valid("param").id);
+    if (tenant.status !== "active") throw new ApiError(409, "tenant_disabled", "the tenant is disabled; enable it before signing it in");
+    const link = await mintLink(db, tenant.id);
+    const url = `${publicUrl(c.env, c.req.url)}/portal/login?token=${encodeURIComponent(link.token)}`;
+    c.header("Cache-Control", "no-store");
+    return c.json({ url, expiresAt: new Date(link.expiresAt).toISOString() }, 200);
   })
   .openapi(routes.rotateCallbackSecret, async (c) => {
     const rotated = await rotateCredential(database(c.env.DB), c.req.valid("param").id, "spark_callback", overlapMs(await optionalJson(c.req)));

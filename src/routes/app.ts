@@ -1,12 +1,15 @@
 /** The Worker's HTTP surface: Spark callbacks, the tenant API, the operator API, health and docs. */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ApiError } from "../lib/errors";
 import { setLogLevel } from "../lib/log";
+import { portalRoutes } from "../portal/routes";
 import { adminRoutes } from "./admin";
+import { docsRoutes } from "./docs";
+import { registerReference } from "./docs-spec";
+import { captureInProcess } from "./auth";
 import { logUnhandled } from "./context";
 import type { AppEnv } from "./context";
 import { sessionRoutes } from "./sessions";
@@ -29,6 +32,8 @@ const apiBodyLimit = bodyLimit({
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
+  // First of all: the portal's in-process API calls are recognised before anything can wrap the request.
+  app.use("*", captureInProcess);
   app.use("*", async (c, next) => {
     setLogLevel(c.env.LOG_LEVEL);
     await next();
@@ -48,18 +53,21 @@ export function createApp() {
   app.route("/v1", eventRoutes);
   app.route("/v1", decisionRoutes);
   app.route("/admin", adminRoutes);
+  app.route("/portal", portalRoutes(async (request, env, ctx) => app.fetch(request, env, ctx)));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", { type: "http", scheme: "bearer", description: "The tenant's API key." });
   app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", { type: "http", scheme: "bearer", description: "The operator's ADMIN_TOKEN." });
+  registerReference(app.openAPIRegistry);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
       title: "spark-gateway",
       version: "1.0.0",
-      description: "Tenant (`/v1`) and operator (`/admin`) APIs of the Nayax Spark gateway. Money is a decimal string in major units.",
+      description:
+        "Spark callbacks (`/spark`), tenant (`/v1`) and operator (`/admin`) APIs of the Nayax Spark gateway, and the signed webhook events it sends (under Webhooks, with how to verify them). Money is a decimal string in major units. The tenant's web console is at `/portal`.",
     },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  app.route("/docs", docsRoutes);
 
   app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`).toJSON(), 404));
   app.onError((error, c) => {

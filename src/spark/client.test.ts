@@ -326,3 +326,93 @@ describe("SparkClient errors", () => {
     expect(calls).toHaveLength(0);
   });
 });
+
+describe("what a failed call says (the tenant reads it in error.spark.description)", () => {
+  const settle = (c: SparkClient) => c.settle({ sparkTransactionId: ID, nayaxTransactionId: 1, siteId: 2, terminal: SERIAL, amount: 100n });
+  const failing = (message: string, cause?: unknown) => (async () => {
+    throw Object.assign(new Error(message), cause === undefined ? {} : { cause });
+  }) as unknown as typeof fetch;
+  /** A TCP probe that answers `reachable` and records whom it was asked about. */
+  const probe = (reachable: boolean | null) => {
+    const asked: string[] = [];
+    return { asked, probe: async (host: string, port: number) => (asked.push(`${host}:${port}`), reachable) };
+  };
+  afterEach(() => vi.restoreAllMocks());
+
+  it("a name that does not resolve is a DNS failure (workerd hides it behind an internal error; a TCP probe tells)", async () => {
+    const p = probe(false);
+    const error = await sparkError(settle(client({ fetcher: failing("internal error; reference = 2gf8omad42fd22og7un5suci"), probe: p.probe })));
+    expect(error).toMatchObject({ kind: "unreachable", httpStatus: null });
+    expect(error.description).toBe("request failed: DNS lookup failed for spark-qa.example");
+    expect(p.asked).toEqual(["spark-qa.example:443"]);
+  });
+
+  it("a host that answers TCP but not TLS is a TLS failure", async () => {
+    const p = probe(true);
+    const error = await sparkError(settle(client({ fetcher: failing("internal error; reference = cao8t24gbr325lnda8l3238q"), probe: p.probe })));
+    expect(error.description).toBe("request failed: TLS handshake with spark-qa.example:443 failed");
+  });
+
+  it("over plain http an internal error can only be DNS; to an IP address only TLS", async () => {
+    const p = probe(true);
+    const http = new SparkClient({ ...CREDENTIALS, baseUrl: "http://spark-qa.example:8080/api" }, { fetcher: failing("internal error; reference = x"), probe: p.probe });
+    expect((await sparkError(settle(http))).description).toBe("request failed: DNS lookup failed for spark-qa.example");
+    const ip = new SparkClient({ ...CREDENTIALS, baseUrl: "https://127.0.0.1:8790/api" }, { fetcher: failing("internal error; reference = x"), probe: p.probe });
+    expect((await sparkError(settle(ip))).description).toBe("request failed: TLS handshake with 127.0.0.1:8790 failed");
+    expect(p.asked).toEqual([]);
+  });
+
+  it("a port nobody listens on is refused; a connection dropped mid-call is reset", async () => {
+    const refused = await sparkError(settle(client({ fetcher: failing("Network connection lost."), probe: probe(false).probe })));
+    expect(refused.description).toBe("request failed: connection refused by spark-qa.example:443 (Network connection lost.)");
+    const reset = await sparkError(settle(client({ fetcher: failing("Network connection lost."), probe: probe(true).probe })));
+    expect(reset.description).toBe("request failed: connection to spark-qa.example:443 was reset before Spark answered (Network connection lost.)");
+    const unknown = await sparkError(settle(client({ fetcher: failing("Network connection lost."), probe: probe(null).probe })));
+    expect(unknown.description).toBe("request failed: connection to spark-qa.example:443 refused or reset (Network connection lost.)");
+  });
+
+  it("reads Node's error codes too", async () => {
+    const cases: Array<[string, string]> = [
+      ["ENOTFOUND", "request failed: DNS lookup failed for spark-qa.example (TypeError: fetch failed)"],
+      ["ECONNREFUSED", "request failed: connection refused by spark-qa.example:443 (TypeError: fetch failed)"],
+      ["ECONNRESET", "request failed: connection to spark-qa.example:443 was reset before Spark answered (TypeError: fetch failed)"],
+      ["CERT_HAS_EXPIRED", "request failed: TLS handshake with spark-qa.example:443 failed (TypeError: fetch failed)"],
+    ];
+    for (const [code, description] of cases) {
+      const fetcher = (async () => {
+        throw new TypeError("fetch failed", { cause: Object.assign(new Error(code), { code }) });
+      }) as unknown as typeof fetch;
+      expect((await sparkError(settle(client({ fetcher, probe: null })))).description).toBe(description);
+    }
+  });
+
+  it("Cloudflare's own answers for an origin it cannot resolve or handshake with say so", async () => {
+    spyFetch(() => new Response("error code: 1016", { status: 530 }));
+    const dns = await sparkError(settle(client()));
+    expect(dns).toMatchObject({ kind: "bad_response", httpStatus: 530 });
+    expect(dns.description).toBe('HTTP 530: DNS lookup failed for spark-qa.example (Cloudflare error 1016): "error code: 1016"');
+    vi.restoreAllMocks();
+    spyFetch(() => new Response("error code: 525", { status: 525 }));
+    expect((await sparkError(settle(client()))).description).toBe('HTTP 525: TLS handshake with spark-qa.example:443 failed: "error code: 525"');
+  });
+
+  it("logs one line per failed call, without a stack", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    await sparkError(settle(client({ fetcher: failing("internal error; reference = x"), probe: probe(false).probe })));
+    expect(warn).toHaveBeenCalledOnce();
+    const line = JSON.parse(String(warn.mock.calls[0]![0])) as Record<string, unknown>;
+    expect(line).toEqual({
+      level: "warn",
+      message: "spark call failed",
+      method: "Settlement",
+      sparkTransactionId: ID,
+      kind: "unreachable",
+      code: null,
+      httpStatus: null,
+      description: "request failed: DNS lookup failed for spark-qa.example",
+    });
+    expect(error).not.toHaveBeenCalled();
+  });
+});

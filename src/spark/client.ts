@@ -6,6 +6,7 @@
  * as `Minor` and on the wire as an exact JSON literal (30n → `0.3`), never through a float.
  */
 import type { z } from "zod";
+import { log } from "../lib/log";
 import { moneyLiteral } from "../lib/money";
 import type { Minor } from "../lib/money";
 import { buildCipher, generateRandom } from "./cipher";
@@ -45,6 +46,9 @@ export const MAX_TRANSACTION_TIMEOUT_SECONDS = 32_767;
 
 /** How much of an unexpected answer body goes into an error description; enough to recognise it, small enough to log. */
 const MAX_QUOTED_BODY = 200;
+
+/** How long the TCP probe that tells DNS from TLS and refused from reset may take; it runs only after a failure. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 /** The Spark methods this client calls. */
 export type SparkMethod = "StartAuthentication" | "TriggerTransaction" | "Settlement" | "CancelTransaction" | "ExternalSettlement" | "ExternalCancel";
@@ -105,6 +109,13 @@ export interface SparkClientOptions {
   timeoutMs?: number;
   /** Clock for the cipher timestamp. */
   now?: () => Date;
+  /**
+   * After a failed connection: can a TCP connection to host:port be opened (true), not (false),
+   * or is there no way to tell (null)? Tells DNS from TLS and refused from reset, which workerd
+   * reports alike. Defaults to a probe with `cloudflare:sockets` unless a `fetcher` is given;
+   * `null` turns it off.
+   */
+  probe?: ((hostname: string, port: number) => Promise<boolean | null>) | null;
 }
 
 /** Input of {@link SparkClient.startAuthentication}. */
@@ -231,6 +242,7 @@ export class SparkClient {
   readonly #fetcher: typeof fetch;
   readonly #timeoutMs: number;
   readonly #now: () => Date;
+  readonly #probe: ((hostname: string, port: number) => Promise<boolean | null>) | null;
 
   constructor(credentials: SparkCredentials, options: SparkClientOptions = {}) {
     this.#credentials = credentials;
@@ -238,6 +250,7 @@ export class SparkClient {
     this.#fetcher = options.fetcher ?? ((input, init) => globalThis.fetch(input, init));
     this.#timeoutMs = options.timeoutMs ?? SPARK_TIMEOUT_MS;
     this.#now = options.now ?? (() => new Date());
+    this.#probe = options.probe !== undefined ? options.probe : options.fetcher ? null : tcpProbe;
   }
 
   /**
@@ -386,8 +399,32 @@ export class SparkClient {
     return { authCode: answer.AuthCode ?? null, amount: null };
   }
 
-  /** POSTs one signed call and returns Spark's answer if it is well-formed and Approved. */
+  /** One signed call; a failure is logged once, as one line, and thrown as a {@link SparkError}. */
   async #call<S extends z.ZodType<{ Status: Status; SparkTransactionId?: string | null | undefined }>>(
+    method: SparkMethod,
+    body: { SparkTransactionId: string },
+    schema: S,
+  ): Promise<z.output<S>> {
+    try {
+      return await this.#send(method, body, schema);
+    } catch (error) {
+      if (error instanceof SparkError) {
+        // A decline is Spark's business answer; anything else is worth an operator's look.
+        (error.kind === "declined" ? log.info : log.warn)(error.kind === "declined" ? "spark call declined" : "spark call failed", {
+          method,
+          sparkTransactionId: body.SparkTransactionId,
+          kind: error.kind,
+          code: error.code,
+          httpStatus: error.httpStatus,
+          description: error.description,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** POSTs one signed call and returns Spark's answer if it is well-formed and Approved. */
+  async #send<S extends z.ZodType<{ Status: Status; SparkTransactionId?: string | null | undefined }>>(
     method: SparkMethod,
     body: { SparkTransactionId: string },
     schema: S,
@@ -423,7 +460,7 @@ export class SparkClient {
         method,
         httpStatus: status,
         code: sparkStatus?.ErrorCode ?? null,
-        description: sparkStatus?.ErrorDescription || `HTTP ${status}${quote(text)}`,
+        description: sparkStatus?.ErrorDescription || `HTTP ${status}${edgeFailure(status, text, this.#baseUrl)}${quote(text)}`,
       });
     }
     if (raw === undefined) {
@@ -466,7 +503,7 @@ export class SparkClient {
       try {
         response = await this.#fetcher(url, { ...init, signal: controller.signal });
       } catch (error) {
-        throw new SparkError({ kind: "unreachable", method, description: `request failed: ${errorText(error)}`, cause: error });
+        throw new SparkError({ kind: "unreachable", method, description: `request failed: ${await this.#connectionFailure(error, url)}`, cause: error });
       }
       try {
         return { status: response.status, text: await response.text() };
@@ -482,6 +519,92 @@ export class SparkClient {
       clearTimeout(timer);
     }
   }
+
+  /**
+   * What went wrong with the connection, in words: DNS, refused, reset or TLS. workerd reports a
+   * name that does not resolve and a failed TLS handshake alike ("internal error; reference = …",
+   * with the real cause only in its own log), and a refused connection like a dropped one
+   * ("Network connection lost."), so a TCP probe of the host tells them apart where it can.
+   */
+  async #connectionFailure(error: unknown, url: string): Promise<string> {
+    const { hostname, port, tls } = endpointOf(url);
+    const raw = errorText(error).replace(/^Error: /, "");
+    const where = `${hostname}:${port}`;
+    const opaque = /internal error; reference = /i.test(raw);
+    const detail = opaque ? "" : ` (${raw})`;
+    const code = String((error as { cause?: { code?: unknown } })?.cause?.code ?? "");
+    if (/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME)$/.test(code)) return `DNS lookup failed for ${hostname}${detail}`;
+    if (code === "ECONNREFUSED") return `connection refused by ${where}${detail}`;
+    if (/^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/.test(code)) return `connection to ${where} was reset before Spark answered${detail}`;
+    if (/CERT|SSL|TLS|SELF_SIGNED/.test(code)) return `TLS handshake with ${where} failed${detail}`;
+    if (opaque) {
+      if (!tls) return `DNS lookup failed for ${hostname}`;
+      if (isIpLiteral(hostname) || hostname === "localhost") return `TLS handshake with ${where} failed`;
+      const reachable = await this.#probeOf(hostname, port);
+      if (reachable === true) return `TLS handshake with ${where} failed`;
+      if (reachable === false) return `DNS lookup failed for ${hostname}`;
+      return `DNS lookup or TLS handshake failed for ${where}`;
+    }
+    if (/network connection lost/i.test(raw)) {
+      const reachable = await this.#probeOf(hostname, port);
+      if (reachable === true) return `connection to ${where} was reset before Spark answered${detail}`;
+      if (reachable === false) return `connection refused by ${where}${detail}`;
+      return `connection to ${where} refused or reset${detail}`;
+    }
+    return errorText(error);
+  }
+
+  async #probeOf(hostname: string, port: number): Promise<boolean | null> {
+    if (!this.#probe) return null;
+    try {
+      return await this.#probe(hostname, port);
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** Host, port and scheme of a Spark URL. */
+function endpointOf(url: string): { hostname: string; port: number; tls: boolean } {
+  const parsed = new URL(url);
+  const tls = parsed.protocol === "https:";
+  return { hostname: parsed.hostname.replace(/^\[|\]$/g, ""), port: parsed.port ? Number(parsed.port) : tls ? 443 : 80, tls };
+}
+
+function isIpLiteral(hostname: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname) || hostname.includes(":");
+}
+
+/** Whether a TCP connection to host:port opens within {@link PROBE_TIMEOUT_MS}; null where sockets are not available. */
+async function tcpProbe(hostname: string, port: number): Promise<boolean | null> {
+  let sockets: typeof import("cloudflare:sockets");
+  try {
+    sockets = await import("cloudflare:sockets");
+  } catch {
+    return null;
+  }
+  const socket = sockets.connect({ hostname, port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      socket.opened.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((done) => (timer = setTimeout(() => done(false), PROBE_TIMEOUT_MS))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    socket.close().catch(() => undefined);
+  }
+}
+
+/** Cloudflare's own answers when it cannot reach the origin at all (in production, Workers' fetch answers these instead of throwing). */
+function edgeFailure(status: number, text: string, baseUrl: string): string {
+  const { hostname, port } = endpointOf(baseUrl);
+  if (status === 530 && /1016/.test(text)) return `: DNS lookup failed for ${hostname} (Cloudflare error 1016)`;
+  if (status === 525 || status === 526) return `: TLS handshake with ${hostname}:${port} failed`;
+  return "";
 }
 
 /** TerminalId/TerminalIdType of a {@link Terminal}. */

@@ -1,0 +1,64 @@
+/**
+ * `GET /docs`: the API reference, rendered by Swagger UI from `/openapi.json`. Swagger UI's files
+ * come from the pinned `swagger-ui-dist` package, copied into the Worker's static assets by
+ * `scripts/docs-assets.ts` (at install, start, test and deploy) and served by the Worker itself,
+ * so the page needs nothing from any other host.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "./context";
+
+/** The files of `swagger-ui-dist` the page uses, as the assets folder holds them under `docs/`. */
+export const DOCS_ASSET_FILES = ["swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"] as const;
+
+/** The reference page may run Swagger UI's own script and styles, and talk to this gateway only. */
+const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+const PAGE = `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>spark-gateway API reference</title>
+  <link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"><noscript>The API reference needs JavaScript; the raw document is at <a href="/openapi.json">/openapi.json</a>.</noscript></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/init.js"></script>
+</body>
+</html>
+`;
+
+/** Starts Swagger UI on this gateway's document; no validator badge (it would call validator.swagger.io). */
+const INIT = `window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  validatorUrl: null,
+  deepLinking: true,
+  docExpansion: "list",
+  defaultModelsExpandDepth: 0,
+});
+`;
+
+const TYPES: Record<string, string> = { css: "text/css; charset=utf-8", js: "text/javascript; charset=utf-8", png: "image/png" };
+
+export const docsRoutes = new Hono<AppEnv>()
+  .get("/", (c) => {
+    c.header("Content-Security-Policy", DOCS_CSP);
+    return c.html(PAGE);
+  })
+  .get("/assets/init.js", (c) => c.body(INIT, 200, { "Content-Type": TYPES["js"]!, "Cache-Control": "no-cache" }))
+  .get("/assets/:file", async (c) => {
+    const file = c.req.param("file");
+    if (!(DOCS_ASSET_FILES as readonly string[]).includes(file)) return c.text("not found", 404);
+    const assets = (c.env as { ASSETS?: Fetcher }).ASSETS;
+    const found = assets ? await assets.fetch(new Request(new URL(`/docs/${file}`, c.req.url))) : null;
+    if (!found || !found.ok) {
+      return c.text(`The API reference's files are missing from the Worker's assets: run \`npm run docs:assets\` (it copies them from swagger-ui-dist).`, 503);
+    }
+    return new Response(found.body, {
+      status: 200,
+      headers: { "Content-Type": TYPES[file.split(".").pop() ?? ""] ?? "application/octet-stream", "Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff" },
+    });
+  });
