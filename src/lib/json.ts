@@ -11,7 +11,7 @@
  * settings that are accepted "as decimal strings or JSON numbers, like money" (CONTRACT §5, §7.7).
  * Their schemas accept decimal strings, so the kept text goes through the same rules as a string.
  */
-export const DECIMAL_KEYS: ReadonlySet<string> = new Set(["amount", "preAuthAmount", "defaultPreAuthAmount", "unitPrice", "retailFactor", "vatPercent"]);
+export const DECIMAL_KEYS: ReadonlySet<string> = new Set(["amount", "preAuthAmount", "defaultPreAuthAmount", "unitPrice", "quantity", "retailFactor", "vatPercent"]);
 
 type Reviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
 

@@ -16,6 +16,7 @@ import { sessionRoutes } from "./sessions";
 import { sparkRoutes } from "./spark";
 import { stationRoutes } from "./stations";
 import { decisionRoutes } from "./decision";
+import { externalRoutes } from "./external";
 import { eventRoutes } from "./events";
 import { exactJsonBodies } from "./json-body";
 import { webhookRoutes } from "./webhooks";
@@ -52,6 +53,7 @@ export function createApp() {
   app.route("/v1", webhookRoutes);
   app.route("/v1", eventRoutes);
   app.route("/v1", decisionRoutes);
+  app.route("/v1", externalRoutes);
   app.route("/admin", adminRoutes);
   app.route("/portal", portalRoutes(async (request, env, ctx) => app.fetch(request, env, ctx)));
 

@@ -134,6 +134,31 @@ export interface OperationRecord extends OperationView {
   deadlineAt: number;
 }
 
+/** One product line of an external settlement, decimals exactly as the tenant wrote them. */
+export interface ProductLine {
+  code: string;
+  unitPrice: string;
+  quantity: string;
+}
+
+/** An external settlement or cancellation as the tenant asked for it (CONTRACT §9), kept for identical re-sends. */
+export interface ExternalRequest {
+  nayaxTransactionId: number;
+  siteId: number;
+  terminal: { hwSerial: string } | { machineId: number };
+  /** `yyyyMMddHHmmssSSS`, the device's local time of the authorization. */
+  machineAuTime: string;
+  /** The same, as `YYYY-MM-DDTHH:mm:ss.SSS` (local, no zone). */
+  deviceTime: string;
+  amount: string;
+  receiptJson: string | null;
+  products: ProductLine[];
+  reasonCode: string | null;
+  reasonText: string | null;
+  /** What was asked, to tell an identical repeat from another request. */
+  fingerprint: string;
+}
+
 /** The session object exactly as tenants see it (API and webhooks). */
 export interface SessionView {
   id: string;
@@ -189,6 +214,8 @@ export interface SessionRecord extends Omit<SessionView, "operation"> {
   startCipher: string | null;
   /** Remote Start: when the session ends `timed_out` if Spark never called back (Unix ms). */
   expiresAt: number | null;
+  /** External transactions: the request being (or last) sent. */
+  external: ExternalRequest | null;
 }
 
 export function viewOf(record: SessionRecord): SessionView {
@@ -202,6 +229,7 @@ export function viewOf(record: SessionRecord): SessionView {
     pending,
     startCipher: _c,
     expiresAt: _e,
+    external: _x,
     ...view
   } = record;
   return { ...view, operation: pending ? operationView(pending) : null };

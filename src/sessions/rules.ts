@@ -12,7 +12,7 @@
 import { timingSafeEqualText } from "../lib/crypto";
 import { moneyOf } from "../lib/money";
 import { OPEN_STATUSES } from "./model";
-import type { Authorization, DecisionView, EventType, Flow, OperationKind, OperationRecord, SessionRecord, SessionStatus, SparkFailure } from "./model";
+import type { Authorization, DecisionView, EventType, ExternalRequest, Flow, OperationKind, OperationRecord, SessionRecord, SessionStatus, SparkFailure } from "./model";
 
 /** How the rules read time: the settings they depend on, all in milliseconds. */
 export interface RulesConfig {
@@ -88,6 +88,8 @@ export type Command =
       timeoutSeconds: number;
       paymentMode: "pre_authorization" | "pre_selection";
     }
+  /** ExternalSettlement / ExternalCancel of a transaction authorized outside Spark's flows (§9). */
+  | { type: "external"; tenantId: string; sessionId: string; operationId: string; kind: "external_settle" | "external_cancel"; request: ExternalRequest }
   /** The alarm found the pending operation due: count the attempt about to be sent. */
   | { type: "resend"; operationId: string }
   | { type: "outcome"; operationId: string; outcome: Outcome }
@@ -154,6 +156,8 @@ export function decide(record: SessionRecord | null, command: Command, now: numb
       return cancel(record, command, now, config);
     case "remote_start":
       return remoteStart(record, command, now);
+    case "external":
+      return external(record, command, now, config);
     case "resend":
       return resend(record, command, now, config);
     case "outcome":
@@ -374,6 +378,37 @@ function remoteStart(record: SessionRecord | null, cmd: Extract<Command, { type:
     nextAttemptAt: null,
     deadlineAt: next.expiresAt,
   };
+  return { next, events: [], reply: { kind: "send" } };
+}
+
+function external(record: SessionRecord | null, cmd: Extract<Command, { type: "external" }>, now: number, config: RulesConfig): Transition {
+  if (record && record.tenantId !== cmd.tenantId) return notFound(record);
+  if (record) {
+    const op = record.pending;
+    if (op) {
+      if (op.kind === cmd.kind && record.external?.fingerprint === cmd.request.fingerprint) return unchanged(record, { kind: "session", status: 202 });
+      return unchanged(record, refused(409, "operation_in_doubt", `a ${op.kind} of NayaxTransactionId ${cmd.request.nayaxTransactionId} is ${op.state}; only the same request may be repeated`));
+    }
+    if (record.status === "review_required") return unchanged(record, refused(409, "review_required", "the transaction awaits review: resolve it first"));
+    // Refused before: a new request may try again; anything that went through is final.
+    if (record.status !== "declined") {
+      return unchanged(record, refused(409, `already_${record.status}`, `NayaxTransactionId ${cmd.request.nayaxTransactionId} was already ${record.status} through this API`));
+    }
+  }
+  const next = record ? structuredClone(record) : blankRecord(cmd.tenantId, cmd.sessionId, "external", now);
+  const request = cmd.request;
+  next.status = "authorized";
+  next.nayaxTransactionId = request.nayaxTransactionId;
+  next.siteId = request.siteId;
+  next.terminal = request.terminal;
+  next.hwSerial = "hwSerial" in request.terminal ? request.terminal.hwSerial : null;
+  next.machineId = "machineId" in request.terminal ? request.terminal.machineId : null;
+  next.machineAuTime = request.machineAuTime;
+  next.deviceTime = request.deviceTime;
+  next.decline = null;
+  next.lastSparkError = null;
+  next.external = request;
+  next.pending = newOperation(cmd.operationId, cmd.kind, request.amount, now, config, { receiptJson: request.receiptJson });
   return { next, events: [], reply: { kind: "send" } };
 }
 
@@ -642,5 +677,6 @@ export function blankRecord(tenantId: string, id: string, flow: Flow, now: numbe
     pending: null,
     startCipher: null,
     expiresAt: null,
+    external: null,
   };
 }

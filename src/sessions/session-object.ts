@@ -17,7 +17,7 @@ import type { EventBody } from "./events";
 import { machineIndex } from "./machine-index";
 import type { IndexEntry } from "./machine-index";
 import { OPEN_STATUSES, viewOf } from "./model";
-import type { EventType, SessionRecord, SessionView } from "./model";
+import type { EventType, ExternalRequest, SessionRecord, SessionView } from "./model";
 import { IdempotencyKeys } from "./idempotency";
 import { eventInsert, sessionUpsert } from "./projection";
 import { blankRecord, decide, resendDue, wakeAt } from "./rules";
@@ -198,6 +198,12 @@ export class SessionObject extends DurableObject<Env> {
     return this.spark.run(() =>
       this.idempotent(cmd.idempotencyKey, JSON.stringify(["cancel", cmd.reasonCode, cmd.reasonText]), (operationId) => this.operate({ type: "cancel", operationId, ...cmd })),
     );
+  }
+
+  /** ExternalSettlement / ExternalCancel (§9): StartAuthentication, then the call, recorded first like every operation. */
+  external(cmd: { tenantId: string; sessionId: string; kind: "external_settle" | "external_cancel"; request: ExternalRequest; idempotencyKey: string | null }): Promise<OperationResult> {
+    const { idempotencyKey, ...rest } = cmd;
+    return this.spark.run(() => this.idempotent(idempotencyKey, JSON.stringify([cmd.kind, cmd.request.fingerprint]), (operationId) => this.operate({ type: "external", operationId, ...rest })));
   }
 
   /** Closes a review after someone checked with Nayax. */

@@ -103,8 +103,37 @@ export async function sendOperation(env: Env, record: SessionRecord, op: Operati
         return { kind: "approved" };
       }
       case "external_settle":
-      case "external_cancel":
-        return { kind: "not_sent", failure: failureOf(new Error(`${op.kind} is not supported`), method) };
+      case "external_cancel": {
+        const request = record.external!;
+        // StartAuthentication first, on every attempt: it binds the id to the terminal and moves no money.
+        try {
+          await spark.startAuthentication({ sparkTransactionId: record.id, terminal: request.terminal });
+        } catch (error) {
+          const failure = failureOf(error, "StartAuthentication");
+          return error instanceof SparkError ? classify(error, "StartAuthentication") : { kind: "not_sent", failure };
+        }
+        const common = {
+          sparkTransactionId: record.id,
+          nayaxTransactionId: request.nayaxTransactionId,
+          siteId: request.siteId,
+          terminal: request.terminal,
+          machineAuTime: request.machineAuTime,
+          amount: moneyOf(request.amount),
+        };
+        if (op.kind === "external_cancel") {
+          const answer = await spark.externalCancel({ ...common, reasonCode: request.reasonCode, reasonText: request.reasonText });
+          return { kind: "approved", settlement: { amount: null, currency: null, currencyNumeric: null, authCode: answer.authCode, nayaxRrn: null, fiscalRrn: null, settledAt: null } };
+        }
+        const answer = await spark.externalSettle({
+          ...common,
+          receipt: request.receiptJson === null ? null : (JSON.parse(request.receiptJson) as Record<string, unknown>),
+          products: request.products,
+        });
+        return {
+          kind: "approved",
+          settlement: { amount: answer.amount === null ? null : formatMoney(answer.amount), currency: null, currencyNumeric: null, authCode: answer.authCode, nayaxRrn: null, fiscalRrn: null, settledAt: new Date().toISOString() },
+        };
+      }
     }
   } catch (error) {
     if (op.kind === "cancel" && error instanceof SparkError && error.kind === "declined" && error.code === ALREADY_CANCELLED) {
