@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: plays one Device Start and one Remote Start session end to end against the
+ * `npm run demo`: plays one Device Start, one Remote Start and one External Settlement end to end against the
  * gateway started by `npm start` (its demo tenant and Spark simulator), with a local webhook
  * receiver that verifies every event, and prints the timeline as it happens.
  */
@@ -119,6 +119,31 @@ async function main(): Promise<void> {
     say("tenant", `settle 9.80 → ${remoteSettled.status} ${remoteSettled.json.status} ${remoteSettled.json.settledAmount} ${remoteSettled.json.currency}`);
     await receiver.waitFor(remoteId, "session.settled");
     await printTimeline(remoteId);
+
+    console.log("\n— External Settlement (a card authorized on the terminal outside Spark's flows) —");
+    const externalNayax = nayaxId + 2;
+    const authorizedLocal = new Date(Date.now() - 20 * 60_000).toISOString().slice(0, 23);
+    await sim("/_sim/external-authorizations", {
+      nayaxTransactionId: externalNayax,
+      siteId: DEMO_SITE_ID,
+      terminalId: "0434334921100366",
+      amount: "20.00",
+      machineAuTime: authorizedLocal.replace(/[-T:.]/g, ""),
+    });
+    say("terminal", `card authorized for 20.00 outside Spark, NayaxTransactionId ${externalNayax}`);
+    const external = await api("POST", "/v1/external-transactions/settle", {
+      nayaxTransactionId: externalNayax,
+      siteId: DEMO_SITE_ID,
+      terminal: { hwSerial: "0434334921100366" },
+      machineAuTime: authorizedLocal,
+      amount: "7.35",
+      receipt: { General: [{ Company: "Demo Charging" }] },
+      products: [{ code: "EV-KWH", unitPrice: "0.49", quantity: 15 }],
+    });
+    if (external.status !== 201) throw new Error(`External settlement failed: ${JSON.stringify(external.json)}`);
+    say("tenant", `POST /v1/external-transactions/settle 7.35 → ${external.status} ${external.json.flow} ${external.json.status} ${external.json.settledAmount} (StartAuthentication + ExternalSettlement)`);
+    await receiver.waitFor(external.json.id as string, "session.settled");
+    await printTimeline(external.json.id as string);
   } finally {
     await api("DELETE", `/v1/webhook-endpoints/${endpoint.json.id}`);
     receiver.close();

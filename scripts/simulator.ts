@@ -3,7 +3,7 @@
  *
  *   npx tsx scripts/simulator.ts
  *
- * Spark methods: `POST /api/{StartAuthentication|TriggerTransaction|Settlement|CancelTransaction}`
+ * Spark methods: `POST /api/{StartAuthentication|TriggerTransaction|Settlement|CancelTransaction|ExternalSettlement|ExternalCancel}`
  * (any prefix works: the method is the last path segment). Configure a tenant's Spark `baseUrl`
  * as `http://127.0.0.1:8790/api`.
  *
@@ -19,6 +19,9 @@
  * - `POST /_sim/authorizations` `{"nayaxTransactionId", "sparkTransactionId", "siteId",
  *   "amount": "15.00", "machineAuTime"?, "integratorId"?, "cardBrand"?, …}` — as if Spark had
  *   authorized a card; `GET /_sim/authorizations/{nayaxTransactionId}` shows its state.
+ * - `POST /_sim/external-authorizations` `{"nayaxTransactionId", "siteId", "terminalId", "amount": "20.00",
+ *   "machineAuTime": "yyyyMMddHHmmssSSS", "enabled"?}` — a card authorized on a terminal outside
+ *   Spark's flows, for ExternalSettlement/ExternalCancel; `GET /_sim/external-authorizations/{id}` shows it.
  * - `GET /_sim/transactions/{sparkTransactionId}` — a StartAuthentication'd transaction.
  * - `GET /_sim/requests` (every request received), `DELETE /_sim/requests`, `POST /_sim/reset`,
  *   `GET /_sim/health`.
@@ -155,6 +158,10 @@ async function control(simulator: SparkSimulator, url: URL, req: IncomingMessage
     const found = simulator.authorization(Number(parts[2]));
     return found ? sendJson(res, 200, found) : sendJson(res, 404, { error: "no such authorization" });
   }
+  if (req.method === "GET" && parts[1] === "external-authorizations" && parts.length === 3) {
+    const found = simulator.external(Number(parts[2]));
+    return found ? sendJson(res, 200, found) : sendJson(res, 404, { error: "no such external authorization" });
+  }
   if (req.method === "GET" && parts[1] === "transactions" && parts.length === 3) {
     const found = simulator.transaction(parts[2]!);
     return found ? sendJson(res, 200, found) : sendJson(res, 404, { error: "no such transaction" });
@@ -199,6 +206,25 @@ async function control(simulator: SparkSimulator, url: URL, req: IncomingMessage
       }
       const input = { ...body, amount: amount.value } as unknown as SimAuthorizationInput;
       return sendJson(res, 201, simulator.registerAuthorization(input));
+    }
+    case "/_sim/external-authorizations": {
+      const amount = amountText === undefined ? undefined : parseMoney(amountText);
+      const { nayaxTransactionId, siteId, terminalId, machineAuTime, enabled } = body;
+      if (
+        !Number.isSafeInteger(nayaxTransactionId) ||
+        !Number.isSafeInteger(siteId) ||
+        typeof terminalId !== "string" ||
+        typeof machineAuTime !== "string" ||
+        !/^\d{17}$/.test(machineAuTime) ||
+        !amount?.ok
+      ) {
+        return sendJson(res, 400, { error: 'needs nayaxTransactionId (integer), siteId (integer), terminalId (string), machineAuTime (yyyyMMddHHmmssSSS), amount (decimal, e.g. "20.00")' });
+      }
+      return sendJson(
+        res,
+        201,
+        simulator.registerExternal({ nayaxTransactionId: nayaxTransactionId as number, siteId: siteId as number, terminalId, machineAuTime, amount: amount.value, enabled: enabled !== false }),
+      );
     }
     default:
       return sendJson(res, 404, { error: `no route ${route}` });
