@@ -19,6 +19,8 @@ declare namespace Cloudflare {
     AWAITING_CARD_TTL_SECONDS?: string;
     /** Comma-separated seconds between re-sends of a call to Spark whose outcome is unknown. */
     SPARK_RESEND_SCHEDULE?: string;
+    /** Sessions that ended longer ago than this many seconds are deleted by the scheduled job (default 7776000: 90 days). */
+    RETENTION_SECONDS?: string;
     /** How long calls in doubt are re-sent before the session needs review (default 172800). */
     SPARK_RESEND_HORIZON_SECONDS?: string;
   }

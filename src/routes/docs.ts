@@ -1,14 +1,13 @@
 /**
  * `GET /docs`: the API reference, rendered by Swagger UI from `/openapi.json`. Swagger UI's files
- * come from the pinned `swagger-ui-dist` package, copied into the Worker's static assets by
- * `scripts/docs-assets.ts` (at install, start, test and deploy) and served by the Worker itself,
- * so the page needs nothing from any other host.
+ * come from the pinned `swagger-ui-dist` package, built into the Worker by `scripts/docs-assets.ts`
+ * (at install, start, test and deploy) and served by the Worker itself, so the page needs nothing
+ * from any other host.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "./context";
+import { FAVICON_PNG_BASE64, SWAGGER_UI_BUNDLE, SWAGGER_UI_CSS } from "./docs-assets.gen";
 
-/** The files of `swagger-ui-dist` the page uses, as the assets folder holds them under `docs/`. */
-export const DOCS_ASSET_FILES = ["swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"] as const;
 
 /** The reference page may run Swagger UI's own script and styles, and talk to this gateway only. */
 const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -41,6 +40,13 @@ const INIT = `window.ui = SwaggerUIBundle({
 });
 `;
 
+/** The files the page loads, by name. */
+const ASSET_BODIES: Record<string, string | Uint8Array<ArrayBuffer>> = {
+  "swagger-ui.css": SWAGGER_UI_CSS,
+  "swagger-ui-bundle.js": SWAGGER_UI_BUNDLE,
+  "favicon-32x32.png": Uint8Array.from(atob(FAVICON_PNG_BASE64), (ch) => ch.charCodeAt(0)),
+};
+
 const TYPES: Record<string, string> = { css: "text/css; charset=utf-8", js: "text/javascript; charset=utf-8", png: "image/png" };
 
 export const docsRoutes = new Hono<AppEnv>()
@@ -49,16 +55,9 @@ export const docsRoutes = new Hono<AppEnv>()
     return c.html(PAGE);
   })
   .get("/assets/init.js", (c) => c.body(INIT, 200, { "Content-Type": TYPES["js"]!, "Cache-Control": "no-cache" }))
-  .get("/assets/:file", async (c) => {
+  .get("/assets/:file", (c) => {
     const file = c.req.param("file");
-    if (!(DOCS_ASSET_FILES as readonly string[]).includes(file)) return c.text("not found", 404);
-    const assets = (c.env as { ASSETS?: Fetcher }).ASSETS;
-    const found = assets ? await assets.fetch(new Request(new URL(`/docs/${file}`, c.req.url))) : null;
-    if (!found || !found.ok) {
-      return c.text(`The API reference's files are missing from the Worker's assets: run \`npm run docs:assets\` (it copies them from swagger-ui-dist).`, 503);
-    }
-    return new Response(found.body, {
-      status: 200,
-      headers: { "Content-Type": TYPES[file.split(".").pop() ?? ""] ?? "application/octet-stream", "Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff" },
-    });
+    const body = ASSET_BODIES[file];
+    if (body === undefined) return c.text("not found", 404);
+    return c.body(body, 200, { "Content-Type": TYPES[file.split(".").pop() ?? ""] ?? "application/octet-stream", "Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff" });
   });

@@ -16,6 +16,8 @@ export type Flow = (typeof FLOWS)[number];
 
 /** Statuses in which money is held and the session can still be settled or cancelled. */
 export const OPEN_STATUSES: readonly SessionStatus[] = ["authorized", "stop_requested"];
+/** Statuses in which a session's money has come to rest: retention may delete them. */
+export const ENDED_STATUSES: readonly SessionStatus[] = ["settled", "cancelled", "declined", "timed_out"];
 /** Statuses after which nothing more happens (`review_required` is not one: a person still has to decide). */
 export const FINAL_STATUSES: readonly SessionStatus[] = ["declined", "settled", "cancelled", "timed_out"];
 

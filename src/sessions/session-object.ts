@@ -16,7 +16,7 @@ import { sessionEvent } from "./events";
 import type { EventBody } from "./events";
 import { machineIndex } from "./machine-index";
 import type { IndexEntry } from "./machine-index";
-import { OPEN_STATUSES, viewOf } from "./model";
+import { ENDED_STATUSES, OPEN_STATUSES, viewOf } from "./model";
 import type { EventType, ExternalRequest, SessionRecord, SessionView } from "./model";
 import { IdempotencyKeys } from "./idempotency";
 import { eventInsert, sessionUpsert } from "./projection";
@@ -86,7 +86,7 @@ export class SessionObject extends DurableObject<Env> {
   private deciding: Promise<CallbackAnswer> | null = null;
   private dispatch: Dispatcher | undefined;
   private readonly outbox: D1Outbox;
-  private readonly keys: IdempotencyKeys<OperationResult>;
+  private keys: IdempotencyKeys<OperationResult>;
   private readonly db: Database;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -260,6 +260,31 @@ export class SessionObject extends DurableObject<Env> {
     }
     if (reply.kind === "session" && this.record) return { kind: "ok", status: reply.status, session: viewOf(this.record) };
     return { kind: "error", status: 409, code: "conflict", message: "the session changed meanwhile" };
+  }
+
+  // ------------------------------------------------------------------ retention
+
+  /**
+   * Deletes everything this object holds when the session ended before `cutoff` and nothing of it
+   * is still on its way (a call to Spark, D1 writes); true when the object is empty afterwards.
+   */
+  async purge(cutoff: number): Promise<boolean> {
+    const record = this.record;
+    if (record) {
+      if (!ENDED_STATUSES.includes(record.status) || record.pending || Date.parse(record.updatedAt) >= cutoff) return false;
+      await this.running;
+      if (this.schemaReady && this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM d1_outbox").one().n > 0) return false;
+      if (record.machineId !== null && record.nayaxTransactionId !== null) await machineIndex(this.env, record.tenantId, record.machineId).forget(record.id);
+    }
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.record = null;
+    this.lastSequence = 0;
+    this.schemaReady = false;
+    this.indexed = null;
+    this.dispatch = undefined;
+    this.keys = new IdempotencyKeys(this.ctx.storage.sql);
+    return true;
   }
 
   // ------------------------------------------------------------------ rules → storage
