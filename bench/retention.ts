@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { pool } from "./stats";
@@ -101,6 +101,9 @@ async function main(): Promise<void> {
   // Let every session's history reach D1, and its webhooks go out.
   await new Promise((r) => setTimeout(r, 15_000));
 
+  const d1Bytes = d1Size();
+  console.log(`D1 holds ${(d1Bytes / 2 ** 20).toFixed(1)} MiB: about ${(d1Bytes / SESSIONS / 1024).toFixed(1)} KiB per session (tenants and settings included)`);
+
   const runs: Array<{ deleted: number; skipped: number; more: boolean; ms: number }> = [];
   for (let n = 0; n < MAX_RUNS; n++) {
     const before = output.length;
@@ -122,6 +125,21 @@ async function main(): Promise<void> {
       `\nmachine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   );
   receiver.close();
+}
+
+/** Bytes of the local D1 database files (the database and its write-ahead log). */
+function d1Size(): number {
+  const dir = join(stateDir, "v3", "d1");
+  let total = 0;
+  const walk = (path: string) => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.sqlite(-wal)?$/.test(entry.name)) total += statSync(full).size;
+    }
+  };
+  walk(dir);
+  return total;
 }
 
 main()
