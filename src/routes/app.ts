@@ -14,6 +14,8 @@ import { sparkRoutes } from "./spark";
 import { stationRoutes } from "./stations";
 import { eventRoutes } from "./events";
 import { webhookRoutes } from "./webhooks";
+import { ocpiRoutes } from "./ocpi";
+import { ocpiTenantRoutes } from "./ocpi-tenant";
 
 /** Bodies of the tenant and operator APIs are small JSON documents; larger ones are refused with 413. */
 export const API_BODY_LIMIT_BYTES = 64 * 1024;
@@ -43,6 +45,8 @@ export function createApp() {
   app.route("/v1", webhookRoutes);
   app.route("/v1", eventRoutes);
   app.route("/admin", adminRoutes);
+  app.route("/v1", ocpiTenantRoutes);
+  app.route("/ocpi", ocpiRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", { type: "http", scheme: "bearer", description: "The tenant's API key." });
   app.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", { type: "http", scheme: "bearer", description: "The operator's ADMIN_TOKEN." });
