@@ -14,7 +14,7 @@ import { formatOcpiDateTime, isOcpiDateTime } from "../src/ocpi/datetime";
 import { isJsonObject, parseExactJson } from "../src/ocpi/json";
 import { isOcpiVersion } from "../src/ocpi/model";
 import type { OcpiVersion, Party } from "../src/ocpi/model";
-import { authorizationHeader, tokenCandidates } from "../src/ocpi/token";
+import { authorizationHeader } from "../src/ocpi/token";
 import type { TokenEncoding } from "../src/ocpi/token";
 
 /** A CPO party of the simulated platform. */
@@ -227,21 +227,18 @@ export class CpoSimulator {
     return url.pathname.slice(base.length + 1).split("/").filter(Boolean);
   }
 
-  /** The token a request carries, checked for the form this version expects. */
-  #token(headers: Record<string, string>, version: OcpiVersion | null, allowed: Array<string | null>): string {
+  /**
+   * The token a request carries, checked for the form this version expects: Base64 (or as the
+   * simulator is told) on 2.2.1, as is on 2.1.1. The versions list goes by the highest version offered.
+   */
+  #token(headers: Record<string, string>, version: OcpiVersion, allowed: Array<string | null>): string {
     const header = headers["authorization"] ?? "";
     const raw = /^Token (\S+)$/.exec(header)?.[1];
     if (!raw) throw new Refused(401, 2000, "Authorization: Token … is required");
     const valid = allowed.filter((t): t is string => t !== null);
-    // Versions and details may be read in either form during a registration (the gateway may try both).
-    if (version === null) {
-      const match = tokenCandidates(header).find((t) => valid.includes(t));
-      if (!match) throw new Refused(401, 2000, "unknown token");
-      return match;
-    }
     const expected: TokenEncoding = version === "2.2.1" ? this.#options.inboundEncoding221 : "plain";
     const token = valid.find((t) => (expected === "base64" ? btoa(t) === raw : t === raw));
-    if (!token) throw new Refused(401, 2000, `unknown token, or not ${expected === "base64" ? "Base64-encoded" : "sent as is"} as OCPI ${version} requires`);
+    if (!token) throw new Refused(401, 2000, `unknown token, or not ${expected === "base64" ? "Base64-encoded" : "sent as is"} as OCPI ${version} requires here`);
     return token;
   }
 
@@ -272,13 +269,13 @@ export class CpoSimulator {
     const path = this.#path(url);
     const method = request.method;
     if (path.length === 1 && path[0] === "versions" && method === "GET") {
-      this.#token(headers, null, [this.tokenA, this.acceptedToken]);
+      this.#token(headers, this.#options.versions[0]!, [this.tokenA, this.acceptedToken]);
       return envelopeResponse(200, 1000, "Success", this.#options.versions.map((v) => ({ version: v, url: `${this.baseUrl}/${v}` })));
     }
     const version = path[0];
     if (!version || !isOcpiVersion(version) || !this.#options.versions.includes(version)) throw new Refused(404, 2000, `no such endpoint ${url.pathname}`);
     if (path.length === 1 && method === "GET") {
-      this.#token(headers, null, [this.tokenA, this.acceptedToken]);
+      this.#token(headers, version, [this.tokenA, this.acceptedToken]);
       return envelopeResponse(200, 1000, "Success", this.#details(version));
     }
     const module = path[1];

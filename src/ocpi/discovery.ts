@@ -10,6 +10,7 @@ import { OcpiStatus } from "./envelope";
 import { OCPI_VERSIONS, isOcpiVersion } from "./model";
 import type { Endpoint, OcpiVersion } from "./model";
 import { VersionsList } from "./schemas";
+import { encodingFor } from "./token";
 import type { TokenEncoding } from "./token";
 
 export interface Discovery {
@@ -39,14 +40,24 @@ async function get(url: string, token: string, encoding: TokenEncoding, correlat
   return callOcpi({ method: "GET", url, token, encoding, version: null, target: "versions", ...(correlationId ? { correlationId } : {}) });
 }
 
-/** Reads the CPO's versions and the details of the chosen version, and checks the endpoints the gateway needs. */
+/** A GET in the preferred form and, unless the form is fixed, once more in the other after a 401. */
+async function getWithFallback(url: string, token: string, preferred: TokenEncoding, fixed: boolean, correlationId?: string): Promise<{ result: OcpiCallResult; encoding: TokenEncoding }> {
+  const first = await get(url, token, preferred, correlationId);
+  if (fixed || first.kind !== "answer" || first.httpStatus !== 401) return { result: first, encoding: preferred };
+  const other: TokenEncoding = preferred === "base64" ? "plain" : "base64";
+  return { result: await get(url, token, other, correlationId), encoding: other };
+}
+
+/**
+ * Reads the CPO's versions and the details of the chosen version, and checks the endpoints the
+ * gateway needs. The versions are read with the token Base64-encoded and, after a 401, as is
+ * (unless the form is fixed); the details in the form of the chosen version (as is on 2.1.1)
+ * unless the versions needed the other form, again with one retry after a 401.
+ */
 export async function discover(input: DiscoveryInput): Promise<DiscoveryResult> {
-  let encoding: TokenEncoding = input.fixedEncoding ?? "base64";
-  let versions = await get(input.versionsUrl, input.token, encoding, input.correlationId);
-  if (!input.fixedEncoding && versions.kind === "answer" && versions.httpStatus === 401) {
-    encoding = "plain";
-    versions = await get(input.versionsUrl, input.token, encoding, input.correlationId);
-  }
+  const fixed = input.fixedEncoding !== null;
+  const read = await getWithFallback(input.versionsUrl, input.token, input.fixedEncoding ?? "base64", fixed, input.correlationId);
+  const versions = read.result;
   if (!isSuccess(versions)) return fail(OcpiStatus.unableToUseClientApi, `GET ${input.versionsUrl} (versions): ${describeResult(versions)}`);
   const list = VersionsList.safeParse(versions.envelope.data);
   if (!list.success) return fail(OcpiStatus.unableToUseClientApi, `GET ${input.versionsUrl} (versions): data is not a list of {version, url}`);
@@ -57,7 +68,10 @@ export async function discover(input: DiscoveryInput): Promise<DiscoveryResult> 
     return fail(OcpiStatus.unsupportedVersion, `no OCPI version in common (the CPO offers ${theirs}; the gateway ${input.version === "highest" ? OCPI_VERSIONS.join(", ") : input.version})`);
   }
   const detailsUrl = offered.get(version)!;
-  const details = await get(detailsUrl, input.token, encoding, input.correlationId);
+  const preferred = input.fixedEncoding ?? (read.encoding === "plain" ? "plain" : encodingFor(version, null));
+  const detailsRead = await getWithFallback(detailsUrl, input.token, preferred, fixed, input.correlationId);
+  const details = detailsRead.result;
+  const encoding = detailsRead.encoding;
   if (!isSuccess(details)) return fail(OcpiStatus.unableToUseClientApi, `GET ${detailsUrl} (${version} details): ${describeResult(details)}`);
   const codec = codecFor(version);
   const parsed = codec.versionDetails.schema.safeParse(details.envelope.data);
