@@ -33,8 +33,8 @@ export interface CommandBehaviour {
   garbage?: boolean;
   /** Never answer (until the caller gives up). */
   hang?: boolean;
-  /** Fail as if nothing listened: the request never reaches the CPO. */
-  refuseConnection?: boolean;
+  /** Take the command, then drop the connection before answering (the request reached the CPO). */
+  dropAnswer?: boolean;
   /** The result POSTed to the `response_url` after an ACCEPTED answer; null: none. */
   result?: string | null;
 }
@@ -77,14 +77,16 @@ export interface CpoSimulatorOptions {
   tokenPrefix?: string;
   /** Objects per page of the Locations and Tariffs senders. */
   pageSize?: number;
+  /** A wrong `X-Total-Count` on every page (clients must not rely on it). */
+  misleadingTotalCount?: boolean;
   /** How long a `hang` command waits before giving up on its own. */
   hangMs?: number;
 }
 
-/** What a simulated network failure looks like to `fetch` callers. */
+/** What a failed connection looks like to `fetch` callers in workerd, whatever the cause. */
 export class SimulatedConnectionRefused extends TypeError {
   constructor() {
-    super("connect ECONNREFUSED (simulated: nothing listens)");
+    super("Network connection lost.");
   }
 }
 
@@ -130,10 +132,17 @@ export class CpoSimulator {
   readonly #outboundOverride: TokenEncoding | null;
   readonly #gatewayFetch: (request: Request) => Promise<Response>;
   #behaviours: CommandBehaviour[] = [];
+  /** One-shot refusals of the next credentials POST or PUT: `{httpStatus, statusCode}`. */
+  readonly credentialsFailures: Array<{ httpStatus: number; statusCode: number }> = [];
+  /** One-shot refusals of the next list page served: `{httpStatus, statusCode}`. */
+  readonly pageFailures: Array<{ httpStatus: number; statusCode: number }> = [];
   #defaultBehaviour: CommandBehaviour = { response: "ACCEPTED", result: "ACCEPTED" };
   readonly #pending = new Set<Promise<unknown>>();
   readonly #usedUids = new Set<string>();
   readonly #usedResponseUrls = new Set<string>();
+
+  /** While true nothing listens: every request fails as a network error before reaching the simulator. */
+  down = false;
 
   /** Token A offered for a gateway-initiated registration. */
   tokenA: string | null = null;
@@ -158,6 +167,7 @@ export class CpoSimulator {
       inboundEncoding221: options.inboundEncoding221 ?? "base64",
       tokenPrefix: options.tokenPrefix ?? "NYX-",
       pageSize: options.pageSize ?? 2,
+      misleadingTotalCount: options.misleadingTotalCount ?? false,
       hangMs: options.hangMs ?? DEFAULT_HANG_MS,
     };
   }
@@ -198,6 +208,7 @@ export class CpoSimulator {
 
   /** Answers one request addressed to the simulator. Throws {@link SimulatedConnectionRefused} to play a refused connection. */
   async handle(request: Request): Promise<Response> {
+    if (this.down) throw new SimulatedConnectionRefused();
     const url = new URL(request.url);
     const bodyText = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();
     const headers: Record<string, string> = {};
@@ -348,6 +359,8 @@ export class CpoSimulator {
       this.#checkIds(headers, version, false, null);
       return envelopeResponse(200, 1000, "Success", this.#ownCredentials(version, token));
     }
+    const failure = method === "POST" || method === "PUT" ? this.credentialsFailures.shift() : undefined;
+    if (failure) return envelopeResponse(failure.httpStatus, failure.statusCode, "simulated refusal");
     if (method === "POST") {
       if (registered) {
         this.#token(headers, version, [this.acceptedToken]);
@@ -457,9 +470,9 @@ export class CpoSimulator {
       this.#checkIds(headers, version, true, null);
     }
     const behaviour = this.#behaviours.shift() ?? this.#defaultBehaviour;
-    if (behaviour.refuseConnection) throw new SimulatedConnectionRefused();
     const responseUrl = body.response_url as string;
     this.commands.push({ kind, version, body, headers, responseUrl });
+    if (behaviour.dropAnswer) throw new SimulatedConnectionRefused();
     if (behaviour.hang) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.#options.hangMs);
@@ -494,6 +507,8 @@ export class CpoSimulator {
     if (!this.acceptedToken || this.version !== version) throw new Refused(404, 2000, `not registered on ${version}`);
     this.#token(headers, version, [this.acceptedToken]);
     this.#checkIds(headers, version, true, this.parties[0]!);
+    const failure = this.pageFailures.shift();
+    if (failure) return envelopeResponse(failure.httpStatus, failure.statusCode, "simulated refusal");
     const offset = Number(url.searchParams.get("offset") ?? "0");
     const limit = Math.min(Number(url.searchParams.get("limit") ?? String(this.#options.pageSize)), this.#options.pageSize);
     if (!Number.isInteger(offset) || offset < 0) throw new Refused(400, 2001, "offset must be a non-negative integer");
@@ -501,7 +516,7 @@ export class CpoSimulator {
     const page = all.slice(offset, offset + limit);
     const next = offset + limit < all.length ? `${this.baseUrl}/${version}/${module}?offset=${offset + limit}&limit=${limit}` : null;
     return envelopeResponse(200, 1000, "Success", page, {
-      "X-Total-Count": String(all.length),
+      "X-Total-Count": String(this.#options.misleadingTotalCount ? 1 : all.length),
       "X-Limit": String(this.#options.pageSize),
       ...(next ? { Link: `<${next}>; rel="next"` } : {}),
     });
@@ -556,6 +571,45 @@ export class CpoSimulator {
   async sendResult(responseUrl: string, body: unknown): Promise<Response> {
     if (!this.gatewayToken || !this.version) throw new Error("not registered with the gateway");
     return this.#callGateway("POST", responseUrl, this.gatewayToken, this.#outboundEncoding(this.version), body, true, this.version);
+  }
+
+  /**
+   * The CPO's credentials update: PUTs new credentials (a new token for the gateway to present) to
+   * the gateway's credentials endpoint of `version` (default: the current one) and keeps the
+   * gateway's new token from the answer.
+   */
+  async updateCredentials(version?: OcpiVersion): Promise<{ status: number; body: Record<string, unknown> }> {
+    if (!this.gatewayToken || !this.version || !this.gatewayVersionsUrl) throw new Error("not registered with the gateway");
+    const target = version ?? this.version;
+    const versions = (await (await this.#callGateway("GET", this.gatewayVersionsUrl, this.gatewayToken, this.#outboundEncoding(this.version), undefined, false, this.version)).json()) as { data: Array<{ version: string; url: string }> };
+    const entry = versions.data.find((d) => d.version === target)!;
+    const details = (await (await this.#callGateway("GET", entry.url, this.gatewayToken, this.#outboundEncoding(this.version), undefined, false, this.version)).json()) as { data: { endpoints: Array<{ identifier: string; role?: string; url: string }> } };
+    const credentialsUrl = details.data.endpoints.find((e) => e.identifier === "credentials")!.url;
+    const previous = { accepted: this.acceptedToken, version: this.version };
+    this.acceptedToken = randomToken("token-b-");
+    this.version = target;
+    const answer = await this.#callGateway("PUT", credentialsUrl, this.gatewayToken, this.#outboundEncoding(previous.version), this.#ownCredentials(target, this.acceptedToken), false, previous.version);
+    const body = (await answer.json()) as Record<string, unknown>;
+    if (answer.status === 200 && body.status_code === 1000) {
+      this.gatewayToken = (body.data as Record<string, unknown>).token as string;
+      this.gatewayEndpoints = details.data.endpoints.map((e) => ({ identifier: e.identifier, role: e.role ?? null, url: e.url }));
+    } else {
+      this.acceptedToken = previous.accepted;
+      this.version = previous.version;
+    }
+    return { status: answer.status, body };
+  }
+
+  /** The CPO's unregistration: DELETE on the gateway's credentials endpoint. */
+  async unregister(): Promise<{ status: number; body: Record<string, unknown> }> {
+    if (!this.gatewayToken || !this.version) throw new Error("not registered with the gateway");
+    const answer = await this.#callGateway("DELETE", this.gatewayEndpoint("credentials"), this.gatewayToken, this.#outboundEncoding(this.version), undefined, false, this.version);
+    const body = (await answer.json()) as Record<string, unknown>;
+    if (answer.status === 200) {
+      this.acceptedToken = null;
+      this.version = null;
+    }
+    return { status: answer.status, body };
   }
 
   /**

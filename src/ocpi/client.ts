@@ -31,6 +31,11 @@ export interface OcpiRequest {
   correlationId?: string;
   body?: unknown;
   timeoutMs?: number;
+  /**
+   * Where to look, after a network error that does not say why, whether the CPO is up at all:
+   * any HTTP answer there means the failed request may have reached it.
+   */
+  probeUrl?: string;
 }
 
 /** A readable envelope. `data` undefined when left out. */
@@ -45,8 +50,30 @@ export type OcpiCallResult =
   | { kind: "timeout" }
   | { kind: "network"; reached: boolean; error: string };
 
-/** Network errors that mean the request never left: nothing listened, or the name did not resolve. */
+/** Network errors that say the request never left: nothing listened, or the name did not resolve. */
 const NOT_REACHED = /refused|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|getaddrinfo|resolve|DNS|no such host|unknown host|name not resolved/i;
+/** How long the reachability probe may take; a probe without an answer counts the request as reached. */
+const PROBE_TIMEOUT_MS = 3_000;
+
+/**
+ * Whether the CPO answers at all: after a network error that does not say why (workerd reports a
+ * refused connection as "Network connection lost." and a failed name lookup as "internal error"),
+ * a plain GET of `url`. Any HTTP answer, or none in time, means the CPO is up and the failed request
+ * may have reached it; a network error means nothing listens there.
+ */
+async function probeReachable(url: string, fetcher: typeof fetch): Promise<boolean> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), PROBE_TIMEOUT_MS);
+  try {
+    const response = await fetcher(url, { method: "GET", redirect: "manual", signal: controller.signal });
+    await response.body?.cancel();
+    return true;
+  } catch {
+    return controller.signal.aborted;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The headers of an OCPI request (CONTRACT §7.2): token, ids, and on 2.2.1 functional modules the routing headers. */
 export function requestHeaders(request: OcpiRequest): Headers {
@@ -101,7 +128,8 @@ export async function callOcpi(request: OcpiRequest, fetcher: typeof fetch = fet
   } catch (error) {
     if (controller.signal.aborted) return { kind: "timeout" };
     const message = error instanceof Error ? error.message : String(error);
-    return { kind: "network", reached: !NOT_REACHED.test(message), error: message };
+    if (NOT_REACHED.test(message)) return { kind: "network", reached: false, error: message };
+    return { kind: "network", reached: request.probeUrl ? await probeReachable(request.probeUrl, fetcher) : true, error: message };
   } finally {
     clearTimeout(timer);
   }

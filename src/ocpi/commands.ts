@@ -161,6 +161,7 @@ export async function sendCommand(
     to: command.to ?? firstCpoParty(connection),
     ...(command.correlationId ? { correlationId: command.correlationId } : {}),
     body: command.body,
+    ...(connection.cpoVersionsUrl ? { probeUrl: connection.cpoVersionsUrl } : {}),
   });
   if (result.kind === "network") return { reached: result.reached, response: "ERROR", timeoutSeconds: null, message: describeResult(result) };
   if (!isSuccess(result)) return { reached: true, response: "ERROR", timeoutSeconds: null, message: describeResult(result) };

@@ -50,13 +50,16 @@ async function getWithFallback(url: string, token: string, preferred: TokenEncod
 
 /**
  * Reads the CPO's versions and the details of the chosen version, and checks the endpoints the
- * gateway needs. The versions are read with the token Base64-encoded and, after a 401, as is
- * (unless the form is fixed); the details in the form of the chosen version (as is on 2.1.1)
- * unless the versions needed the other form, again with one retry after a 401.
+ * gateway needs. Unless the form is fixed, the versions are read with the token Base64-encoded
+ * (in the version's own form when the version is already known) and, after a 401, in the other
+ * form; the details in the chosen version's form (as is on 2.1.1) unless the versions needed the
+ * other one, again with one retry after a 401.
  */
 export async function discover(input: DiscoveryInput): Promise<DiscoveryResult> {
   const fixed = input.fixedEncoding !== null;
-  const read = await getWithFallback(input.versionsUrl, input.token, input.fixedEncoding ?? "base64", fixed, input.correlationId);
+  // A known version (the CPO called one version's credentials) reads in that version's form first.
+  const first = input.fixedEncoding ?? (input.version === "highest" ? "base64" : encodingFor(input.version, null));
+  const read = await getWithFallback(input.versionsUrl, input.token, first, fixed, input.correlationId);
   const versions = read.result;
   if (!isSuccess(versions)) return fail(OcpiStatus.unableToUseClientApi, `GET ${input.versionsUrl} (versions): ${describeResult(versions)}`);
   const list = VersionsList.safeParse(versions.envelope.data);
@@ -68,7 +71,7 @@ export async function discover(input: DiscoveryInput): Promise<DiscoveryResult> 
     return fail(OcpiStatus.unsupportedVersion, `no OCPI version in common (the CPO offers ${theirs}; the gateway ${input.version === "highest" ? OCPI_VERSIONS.join(", ") : input.version})`);
   }
   const detailsUrl = offered.get(version)!;
-  const preferred = input.fixedEncoding ?? (read.encoding === "plain" ? "plain" : encodingFor(version, null));
+  const preferred = input.fixedEncoding ?? (read.encoding !== first ? read.encoding : encodingFor(version, null));
   const detailsRead = await getWithFallback(detailsUrl, input.token, preferred, fixed, input.correlationId);
   const details = detailsRead.result;
   const encoding = detailsRead.encoding;

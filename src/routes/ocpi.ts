@@ -430,14 +430,12 @@ ocpiRoutes.openapi(
 );
 
 // Anything else under a module the gateway serves: 405 once the caller is known; elsewhere 404.
-ocpiRoutes.all("/:version/:module{locations|tariffs|sessions|cdrs|commands|credentials}/*", async (c) => {
-  versionOf(c);
-  await caller(c, ["invitation", "pending", "connection"]);
+async function unsupported(c: Ctx) {
+  const version = versionOf(c);
+  if (pathParts(c).module === "credentials") await caller(c, ["invitation", "pending", "connection"]);
+  else await caller(c, ["connection"], version);
   return answer(c, 405, OcpiStatus.clientError, `${c.req.method} is not supported here`);
-});
-ocpiRoutes.all("/:version/:module{locations|tariffs|sessions|cdrs|commands|credentials}", async (c) => {
-  versionOf(c);
-  await caller(c, ["invitation", "pending", "connection"]);
-  return answer(c, 405, OcpiStatus.clientError, `${c.req.method} is not supported here`);
-});
+}
+ocpiRoutes.all("/:version/:module{locations|tariffs|sessions|cdrs|commands|credentials}/*", unsupported);
+ocpiRoutes.all("/:version/:module{locations|tariffs|sessions|cdrs|commands|credentials}", unsupported);
 ocpiRoutes.all("*", (c) => answer(c, 404, OcpiStatus.clientError, `no OCPI endpoint at ${c.req.method} ${c.req.path}`));
