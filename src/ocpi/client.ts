@@ -58,14 +58,16 @@ const PROBE_TIMEOUT_MS = 3_000;
 /**
  * Whether the CPO answers at all: after a network error that does not say why (workerd reports a
  * refused connection as "Network connection lost." and a failed name lookup as "internal error"),
- * a plain GET of `url`. Any HTTP answer, or none in time, means the CPO is up and the failed request
+ * a GET of `url` (the CPO's versions, with the same token). Any HTTP answer, or none in time, means the CPO is up and the failed request
  * may have reached it; a network error means nothing listens there.
  */
-async function probeReachable(url: string, fetcher: typeof fetch): Promise<boolean> {
+async function probeReachable(url: string, request: OcpiRequest, fetcher: typeof fetch): Promise<boolean> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), PROBE_TIMEOUT_MS);
   try {
-    const response = await fetcher(url, { method: "GET", redirect: "manual", signal: controller.signal });
+    // An ordinary versions request, so the CPO sees nothing unusual.
+    const headers = requestHeaders({ ...request, body: undefined, target: "versions" });
+    const response = await fetcher(url, { method: "GET", headers, redirect: "manual", signal: controller.signal });
     await response.body?.cancel();
     return true;
   } catch {
@@ -129,7 +131,7 @@ export async function callOcpi(request: OcpiRequest, fetcher: typeof fetch = fet
     if (controller.signal.aborted) return { kind: "timeout" };
     const message = error instanceof Error ? error.message : String(error);
     if (NOT_REACHED.test(message)) return { kind: "network", reached: false, error: message };
-    return { kind: "network", reached: request.probeUrl ? await probeReachable(request.probeUrl, fetcher) : true, error: message };
+    return { kind: "network", reached: request.probeUrl ? await probeReachable(request.probeUrl, request, fetcher) : true, error: message };
   } finally {
     clearTimeout(timer);
   }
