@@ -9,6 +9,7 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { ocpiStartVars } from "../src/ocpi/config";
 import { seedDemoTenant } from "./demo-tenant";
 
 /** The contract's local default for the operator token. */
@@ -21,6 +22,15 @@ const stateDir = resolve(process.env.STATE_DIR ?? ".wrangler/state");
 const adminToken = process.env.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN;
 const demo = process.env.DEMO_TENANT !== "0";
 const simPort = Number(process.env.SIM_PORT ?? port + 3);
+/** The OCPI settings (CONTRACT §7.1), checked before anything starts: a malformed one stops here, named. */
+const ocpiVars = (() => {
+  try {
+    return ocpiStartVars(process.env, port);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
+})();
 const wrangler = resolve("node_modules/.bin/wrangler");
 mkdirSync(stateDir, { recursive: true });
 
@@ -75,6 +85,7 @@ async function main(): Promise<void> {
     ADMIN_TOKEN: adminToken,
     ENCRYPTION_KEY: localEncryptionKey(),
     WEBHOOK_RETRY_SCHEDULE: process.env.WEBHOOK_RETRY_SCHEDULE ?? "",
+    ...ocpiVars,
   };
   for (const name of ["SETTLEMENT_WINDOW_SECONDS", "SPARK_TIMEOUT_MS", "LOG_LEVEL", "HISTORY_WRITERS"]) {
     if (process.env[name]) vars[name] = process.env[name]!;
