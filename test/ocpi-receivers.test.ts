@@ -272,6 +272,26 @@ describe("OCPI 2.2.1 receivers", () => {
     await expectRefused(push(c.sim, "GET", "cdrs/0000"), 404, 2001);
   });
 
+  it("loses no update when PATCHes of one Location or Session arrive at once", async () => {
+    const uids = Array.from({ length: 8 }, (_, i) => `P${i}`);
+    await push(c.sim, "PUT", "locations/BE/BEC/BUSY", location221({ countryCode: "BE", partyId: "BEC" }, "BUSY", uids.map((u) => [u, "AVAILABLE", ["1"]] as [string, string, string[]]), "2024-05-01T10:00:00Z"));
+    const patched = await Promise.all(uids.map((u, i) => push(c.sim, "PATCH", `locations/BE/BEC/BUSY/${u}`, { status: "CHARGING", last_updated: `2024-05-01T10:0${i}:30Z` })));
+    for (const answer of patched) expect(answer.status, answer.text).toBe(200);
+    const evses = ((await push(c.sim, "GET", "locations/BE/BEC/BUSY")).body.data as { evses: Array<{ status: string }> }).evses;
+    expect(evses.map((e) => e.status)).toEqual(uids.map(() => "CHARGING"));
+
+    const session = { ...json("2.2.1", "session_example_2_short_finished"), id: "BUSY", charging_periods: [] };
+    await push(c.sim, "PUT", "sessions/BE/BEC/BUSY", session);
+    const periods = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => push(c.sim, "PATCH", "sessions/BE/BEC/BUSY", { charging_periods: [{ start_date_time: `2015-06-29T23:0${i}:00Z`, dimensions: [{ type: "ENERGY", volume: i }] }], last_updated: `2015-06-30T00:0${i}:00Z` })),
+    );
+    for (const answer of periods) expect(answer.status, answer.text).toBe(200);
+    const held = (await push(c.sim, "GET", "sessions/BE/BEC/BUSY")).body.data as { charging_periods: unknown[]; last_updated: string };
+    // Every PATCH either appended or, arriving after a later one, was dropped as older: never half of one.
+    expect(held.last_updated).toBe("2015-06-30T00:05:00Z");
+    expect(held.charging_periods.length).toBeGreaterThanOrEqual(1);
+  });
+
   it("answers with the routing headers reversed on functional modules", async () => {
     const location = location221({ countryCode: "BE", partyId: "BEC" }, "LOC15", [["E1", "AVAILABLE", ["1"]]]);
     const res = await c.sim.push("PUT", "locations/BE/BEC/LOC15", location, { from: { countryCode: "BE", partyId: "BEC" } });

@@ -255,6 +255,8 @@ export const ocpiLocations = sqliteTable(
     object: text("object").notNull(),
     /** `last_updated` in a sortable canonical form. */
     lastUpdated: text("last_updated").notNull(),
+    /** A new random value at every write: concurrent read-modify-writes of one object detect each other. */
+    revision: text("revision").notNull().default(""),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.countryCode, t.partyId, t.locationKey] })],
@@ -288,6 +290,7 @@ export const ocpiTariffs = sqliteTable(
     version: text("version").notNull(),
     object: text("object").notNull(),
     lastUpdated: text("last_updated").notNull(),
+    revision: text("revision").notNull().default(""),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.countryCode, t.partyId, t.tariffKey] })],
@@ -306,6 +309,7 @@ export const ocpiSessions = sqliteTable(
     /** `last_updated` canonical, or null for a 2.1.1 Session that never carried one. */
     lastUpdated: text("last_updated"),
     gatewaySessionId: text("gateway_session_id"),
+    revision: text("revision").notNull().default(""),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.countryCode, t.partyId, t.sessionKey] }), index("ocpi_sessions_gateway").on(t.tenantId, t.gatewaySessionId)],

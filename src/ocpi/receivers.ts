@@ -6,7 +6,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { ocpiCdrs, ocpiEvses, ocpiLocations, ocpiSessions, ocpiTariffs } from "../db/schema";
+import { ocpiCdrs } from "../db/schema";
 import { log } from "../lib/log";
 import { forgetStations } from "../tenants/lookup";
 import type { VersionCodec, WireSchema } from "./codec";
@@ -99,38 +99,101 @@ const orderKey = (object: Json) => (typeof object.last_updated === "string" ? da
 
 const partyKeys = (ctx: ReceiverContext, party: Party) => ({ tenantId: ctx.tenantId, countryCode: idKey(party.countryCode), partyId: idKey(party.partyId) });
 
-// ---------------------------------------------------------------- Locations
+// ---------------------------------------------------------------- storage
 
-async function loadLocation(ctx: ReceiverContext, party: Party, locationId: string): Promise<Json | null> {
-  const keys = partyKeys(ctx, party);
-  const row = await ctx.db
-    .select({ object: ocpiLocations.object })
-    .from(ocpiLocations)
-    .where(and(eq(ocpiLocations.tenantId, keys.tenantId), eq(ocpiLocations.countryCode, keys.countryCode), eq(ocpiLocations.partyId, keys.partyId), eq(ocpiLocations.locationKey, idKey(locationId))))
-    .get();
-  return row ? (parseExactJson(row.object) as Json) : null;
+/** The tables of objects a CPO pushes and PATCHes, and the column holding each one's id key. */
+const STORES = {
+  location: { table: "ocpi_locations", key: "location_key" },
+  tariff: { table: "ocpi_tariffs", key: "tariff_key" },
+  session: { table: "ocpi_sessions", key: "session_key" },
+} as const;
+type Kind = keyof typeof STORES;
+
+/** How often a write that lost a race with another write of the same object is tried again. */
+const WRITE_ATTEMPTS = 8;
+
+/** An object as held: what the CPO sent (PATCHes merged), its revision, and (Sessions) its link. */
+interface Held {
+  object: Json;
+  revision: string;
+  gatewaySessionId: string | null;
 }
 
-/** Stores a Location and the status of each of its EVSEs, then forgets this tenant's cached station states. */
-async function saveLocation(ctx: ReceiverContext, party: Party, locationId: string, object: Json): Promise<void> {
+const newRevision = () => crypto.randomUUID();
+
+async function load(ctx: ReceiverContext, kind: Kind, party: Party, id: string): Promise<Held | null> {
+  const { table, key } = STORES[kind];
+  const keys = partyKeys(ctx, party);
+  const row = await ctx.env.DB.prepare(
+    `SELECT object, revision${kind === "session" ? ", gateway_session_id" : ""} FROM ${table} WHERE tenant_id = ? AND country_code = ? AND party_id = ? AND ${key} = ?`,
+  )
+    .bind(keys.tenantId, keys.countryCode, keys.partyId, idKey(id))
+    .first<{ object: string; revision: string; gateway_session_id?: string | null }>();
+  return row ? { object: parseExactJson(row.object) as Json, revision: row.revision, gatewaySessionId: row.gateway_session_id ?? null } : null;
+}
+
+/**
+ * The statement writing an object: an insert when none was held (nothing if another write got
+ * there first), else an update only if the object is still at the revision it was read at.
+ */
+function writeStatement(ctx: ReceiverContext, kind: Kind, party: Party, id: string, object: Json, held: Held | null, revision: string, gatewaySessionId: string | null): D1PreparedStatement {
+  const { table, key } = STORES[kind];
+  const keys = partyKeys(ctx, party);
+  const lastUpdated = kind === "session" ? orderKey(object) : (orderKey(object) ?? "");
+  const linked = kind === "session";
+  if (!held) {
+    return ctx.env.DB.prepare(
+      `INSERT INTO ${table} (tenant_id, country_code, party_id, ${key}, version, object, last_updated, revision, updated_at${linked ? ", gateway_session_id" : ""}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?${linked ? ", ?" : ""}) ON CONFLICT DO NOTHING`,
+    ).bind(keys.tenantId, keys.countryCode, keys.partyId, idKey(id), ctx.version, exactJson(object), lastUpdated, revision, Date.now(), ...(linked ? [gatewaySessionId] : []));
+  }
+  return ctx.env.DB.prepare(
+    `UPDATE ${table} SET version = ?, object = ?, last_updated = ?, revision = ?, updated_at = ?${linked ? ", gateway_session_id = ?" : ""} WHERE tenant_id = ? AND country_code = ? AND party_id = ? AND ${key} = ? AND revision = ?`,
+  ).bind(ctx.version, exactJson(object), lastUpdated, revision, Date.now(), ...(linked ? [gatewaySessionId] : []), keys.tenantId, keys.countryCode, keys.partyId, idKey(id), held.revision);
+}
+
+/** Each EVSE's status beside its Location, written only when the Location write in the same batch took. */
+function evseStatements(ctx: ReceiverContext, party: Party, locationId: string, object: Json, revision: string): D1PreparedStatement[] {
   const keys = partyKeys(ctx, party);
   const locationKey = idKey(locationId);
-  const now = Date.now();
-  const evses = (Array.isArray(object.evses) ? object.evses : []).filter(isJsonObject);
   const statuses = new Map<string, string>();
-  for (const evse of evses) if (typeof evse.uid === "string" && typeof evse.status === "string") statuses.set(idKey(evse.uid), evse.status);
-  const row = { ...keys, locationKey, version: ctx.version, object: exactJson(object), lastUpdated: orderKey(object) ?? "", updatedAt: now };
-  const scope = and(eq(ocpiEvses.tenantId, keys.tenantId), eq(ocpiEvses.countryCode, keys.countryCode), eq(ocpiEvses.partyId, keys.partyId), eq(ocpiEvses.locationKey, locationKey));
-  await ctx.db.batch([
-    ctx.db
-      .insert(ocpiLocations)
-      .values(row)
-      .onConflictDoUpdate({ target: [ocpiLocations.tenantId, ocpiLocations.countryCode, ocpiLocations.partyId, ocpiLocations.locationKey], set: { version: row.version, object: row.object, lastUpdated: row.lastUpdated, updatedAt: now } }),
-    ctx.db.delete(ocpiEvses).where(scope),
-    ...[...statuses].map(([evseKey, status]) => ctx.db.insert(ocpiEvses).values({ ...keys, locationKey, evseKey, status, updatedAt: now })),
-  ]);
-  forgetStations(ctx.tenantId);
+  for (const evse of listOf(object.evses)) if (typeof evse.uid === "string" && typeof evse.status === "string") statuses.set(idKey(evse.uid), evse.status);
+  const took = "(SELECT revision FROM ocpi_locations WHERE tenant_id = ? AND country_code = ? AND party_id = ? AND location_key = ?) = ?";
+  const scope = [keys.tenantId, keys.countryCode, keys.partyId, locationKey];
+  const now = Date.now();
+  return [
+    ctx.env.DB.prepare(`DELETE FROM ocpi_evses WHERE tenant_id = ? AND country_code = ? AND party_id = ? AND location_key = ? AND ${took}`).bind(...scope, ...scope, revision),
+    ...[...statuses].map(([evseKey, status]) =>
+      ctx.env.DB.prepare(`INSERT INTO ocpi_evses (tenant_id, country_code, party_id, location_key, evse_key, status, updated_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE ${took}`).bind(...scope, evseKey, status, now, ...scope, revision),
+    ),
+  ];
 }
+
+/** What a change decides from what is held: nothing to do, or the object to write and the answer's status. */
+type Decision = { noop: true } | { noop: false; object: Json; status: 200 | 201 };
+
+/**
+ * Reads the object, decides, and writes it unless another write of the same object came in
+ * between (then all again, from the new state). Answers the written object, or null for no change.
+ */
+async function change(ctx: ReceiverContext, kind: Kind, party: Party, id: string, decide: (held: Held | null) => Decision | Promise<Decision>, link?: (object: Json, held: Held | null) => Promise<string | null>) {
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    const held = await load(ctx, kind, party, id);
+    const decision = await decide(held);
+    if (decision.noop) return null;
+    const revision = newRevision();
+    const gatewaySessionId = link ? await link(decision.object, held) : null;
+    const statements = [writeStatement(ctx, kind, party, id, decision.object, held, revision, gatewaySessionId)];
+    if (kind === "location") statements.push(...evseStatements(ctx, party, id, decision.object, revision));
+    const results = await ctx.env.DB.batch(statements);
+    if (results[0]?.meta.changes === 1) {
+      if (kind === "location") forgetStations(ctx.tenantId);
+      return { object: decision.object, status: decision.status, gatewaySessionId };
+    }
+  }
+  throw new OcpiError(200, OcpiStatus.serverError, "the object changed under too many concurrent updates; send it again");
+}
+
+const answered = (result: { status: 200 | 201 } | null, party: Party): ReceiveOutcome => (result ? { httpStatus: result.status, party } : ok(party));
 
 const listOf = (value: unknown): Json[] => (Array.isArray(value) ? value.filter(isJsonObject) : []);
 
@@ -138,15 +201,17 @@ function findIndex(list: Json[], field: string, id: string): number {
   return list.findIndex((item) => typeof item[field] === "string" && sameId(item[field] as string, id));
 }
 
+// ---------------------------------------------------------------- Locations
+
 /** `PUT {locations}/{cc}/{pid}/{location_id}`: a new Location, or a replacement. */
 export async function putLocation(ctx: ReceiverContext, party: Party, locationId: string, body: unknown): Promise<ReceiveOutcome> {
   const object = validate(ctx.codec.location.put, body, "a Location");
   assertOwner(ctx, object, party);
   assertSame(object, "id", locationId);
-  const held = await loadLocation(ctx, party, locationId);
-  if (held && !isLater(object.last_updated, held.last_updated)) return ok(party);
-  await saveLocation(ctx, party, locationId, object);
-  return held ? ok(party) : created(party);
+  const result = await change(ctx, "location", party, locationId, (held) =>
+    held && !isLater(object.last_updated, held.object.last_updated) ? { noop: true } : { noop: false, object, status: held ? 200 : 201 },
+  );
+  return answered(result, party);
 }
 
 /** `PATCH {locations}/{cc}/{pid}/{location_id}`: fields merged into the Location. */
@@ -154,45 +219,47 @@ export async function patchLocation(ctx: ReceiverContext, party: Party, location
   const patch = validate(ctx.codec.location.patch, body, "a Location PATCH");
   assertOwner(ctx, patch, party);
   assertSame(patch, "id", locationId);
-  const held = await loadLocation(ctx, party, locationId);
-  if (!held) throw notHeld(`Location ${locationId}`, LOCATION);
-  if (patch.last_updated !== undefined && !isLater(patch.last_updated, held.last_updated)) return ok(party);
-  const merged = { ...held, ...patch };
-  if (exactJson(merged) === exactJson(held)) return ok(party);
-  await saveLocation(ctx, party, locationId, merged);
-  return ok(party);
+  const result = await change(ctx, "location", party, locationId, (held) => {
+    if (!held) throw notHeld(`Location ${locationId}`, LOCATION);
+    if (patch.last_updated !== undefined && !isLater(patch.last_updated, held.object.last_updated)) return { noop: true };
+    const merged = { ...held.object, ...patch };
+    return exactJson(merged) === exactJson(held.object) ? { noop: true } : { noop: false, object: merged, status: 200 };
+  });
+  return answered(result, party);
 }
 
 /** `PUT …/{location_id}/{evse_uid}`: a new EVSE of a held Location, or a replacement. */
 export async function putEvse(ctx: ReceiverContext, party: Party, locationId: string, evseUid: string, body: unknown): Promise<ReceiveOutcome> {
   const evse = validate(ctx.codec.evse.put, body, "an EVSE");
   assertSame(evse, "uid", evseUid);
-  const held = await loadLocation(ctx, party, locationId);
-  if (!held) throw notHeld(`Location ${locationId}`, LOCATION);
-  const evses = listOf(held.evses);
-  const index = findIndex(evses, "uid", evseUid);
-  if (index >= 0 && !isLater(evse.last_updated, evses[index]!.last_updated)) return ok(party);
-  if (index >= 0) evses[index] = evse;
-  else evses.push(evse);
-  await saveLocation(ctx, party, locationId, { ...held, evses, last_updated: later(held.last_updated, evse.last_updated) });
-  return index >= 0 ? ok(party) : created(party);
+  const result = await change(ctx, "location", party, locationId, (held) => {
+    if (!held) throw notHeld(`Location ${locationId}`, LOCATION);
+    const evses = listOf(held.object.evses);
+    const index = findIndex(evses, "uid", evseUid);
+    if (index >= 0 && !isLater(evse.last_updated, evses[index]!.last_updated)) return { noop: true };
+    if (index >= 0) evses[index] = evse;
+    else evses.push(evse);
+    return { noop: false, object: { ...held.object, evses, last_updated: later(held.object.last_updated, evse.last_updated) }, status: index >= 0 ? 200 : 201 };
+  });
+  return answered(result, party);
 }
 
 /** `PATCH …/{location_id}/{evse_uid}`: fields merged into a held EVSE (most often its status). */
 export async function patchEvse(ctx: ReceiverContext, party: Party, locationId: string, evseUid: string, body: unknown): Promise<ReceiveOutcome> {
   const patch = validate(ctx.codec.evse.patch, body, "an EVSE PATCH");
   assertSame(patch, "uid", evseUid);
-  const held = await loadLocation(ctx, party, locationId);
-  if (!held) throw notHeld(`Location ${locationId}`, LOCATION);
-  const evses = listOf(held.evses);
-  const index = findIndex(evses, "uid", evseUid);
-  if (index < 0) throw notHeld(`EVSE ${evseUid} of Location ${locationId}`, LOCATION);
-  if (patch.last_updated !== undefined && !isLater(patch.last_updated, evses[index]!.last_updated)) return ok(party);
-  const merged = { ...evses[index]!, ...patch };
-  if (exactJson(merged) === exactJson(evses[index])) return ok(party);
-  evses[index] = merged;
-  await saveLocation(ctx, party, locationId, { ...held, evses, last_updated: later(held.last_updated, patch.last_updated) });
-  return ok(party);
+  const result = await change(ctx, "location", party, locationId, (held) => {
+    if (!held) throw notHeld(`Location ${locationId}`, LOCATION);
+    const evses = listOf(held.object.evses);
+    const index = findIndex(evses, "uid", evseUid);
+    if (index < 0) throw notHeld(`EVSE ${evseUid} of Location ${locationId}`, LOCATION);
+    if (patch.last_updated !== undefined && !isLater(patch.last_updated, evses[index]!.last_updated)) return { noop: true };
+    const merged = { ...evses[index]!, ...patch };
+    if (exactJson(merged) === exactJson(evses[index])) return { noop: true };
+    evses[index] = merged;
+    return { noop: false, object: { ...held.object, evses, last_updated: later(held.object.last_updated, patch.last_updated) }, status: 200 };
+  });
+  return answered(result, party);
 }
 
 /** `PUT`/`PATCH …/{location_id}/{evse_uid}/{connector_id}`. */
@@ -206,29 +273,30 @@ export async function putOrPatchConnector(
   const schema = method === "PUT" ? ctx.codec.connector.put : ctx.codec.connector.patch;
   const connector = validate(schema, body, method === "PUT" ? "a Connector" : "a Connector PATCH");
   assertSame(connector, "id", ids.connectorId);
-  const held = await loadLocation(ctx, party, ids.locationId);
-  if (!held) throw notHeld(`Location ${ids.locationId}`, LOCATION);
-  const evses = listOf(held.evses);
-  const evseIndex = findIndex(evses, "uid", ids.evseUid);
-  if (evseIndex < 0) throw notHeld(`EVSE ${ids.evseUid} of Location ${ids.locationId}`, LOCATION);
-  const evse = evses[evseIndex]!;
-  const connectors = listOf(evse.connectors);
-  const index = findIndex(connectors, "id", ids.connectorId);
-  if (method === "PATCH" && index < 0) throw notHeld(`Connector ${ids.connectorId} of EVSE ${ids.evseUid}`, LOCATION);
-  const heldConnector = index >= 0 ? connectors[index]! : null;
-  if (heldConnector && connector.last_updated !== undefined && !isLater(connector.last_updated, heldConnector.last_updated)) return ok(party);
-  const next = method === "PUT" ? connector : { ...heldConnector!, ...connector };
-  if (heldConnector && exactJson(next) === exactJson(heldConnector)) return ok(party);
-  if (index >= 0) connectors[index] = next;
-  else connectors.push(next);
-  evses[evseIndex] = { ...evse, connectors, last_updated: later(evse.last_updated, connector.last_updated) };
-  await saveLocation(ctx, party, ids.locationId, { ...held, evses, last_updated: later(held.last_updated, connector.last_updated) });
-  return index >= 0 ? ok(party) : created(party);
+  const result = await change(ctx, "location", party, ids.locationId, (held) => {
+    if (!held) throw notHeld(`Location ${ids.locationId}`, LOCATION);
+    const evses = listOf(held.object.evses);
+    const evseIndex = findIndex(evses, "uid", ids.evseUid);
+    if (evseIndex < 0) throw notHeld(`EVSE ${ids.evseUid} of Location ${ids.locationId}`, LOCATION);
+    const evse = evses[evseIndex]!;
+    const connectors = listOf(evse.connectors);
+    const index = findIndex(connectors, "id", ids.connectorId);
+    if (method === "PATCH" && index < 0) throw notHeld(`Connector ${ids.connectorId} of EVSE ${ids.evseUid}`, LOCATION);
+    const heldConnector = index >= 0 ? connectors[index]! : null;
+    if (heldConnector && connector.last_updated !== undefined && !isLater(connector.last_updated, heldConnector.last_updated)) return { noop: true };
+    const next = method === "PUT" ? connector : { ...heldConnector!, ...connector };
+    if (heldConnector && exactJson(next) === exactJson(heldConnector)) return { noop: true };
+    if (index >= 0) connectors[index] = next;
+    else connectors.push(next);
+    evses[evseIndex] = { ...evse, connectors, last_updated: later(evse.last_updated, connector.last_updated) };
+    return { noop: false, object: { ...held.object, evses, last_updated: later(held.object.last_updated, connector.last_updated) }, status: index >= 0 ? 200 : 201 };
+  });
+  return answered(result, party);
 }
 
 /** `GET` of a Location, EVSE or connector as the gateway holds it. */
 export async function getLocation(ctx: ReceiverContext, party: Party, ids: { locationId: string; evseUid?: string; connectorId?: string }): Promise<ReceiveOutcome> {
-  const held = await loadLocation(ctx, party, ids.locationId);
+  const held = (await load(ctx, "location", party, ids.locationId))?.object;
   if (!held) throw notHeld(`Location ${ids.locationId}`, LOCATION);
   if (ids.evseUid === undefined) return { httpStatus: 200, data: held, party };
   const evse = listOf(held.evses).find((e) => typeof e.uid === "string" && sameId(e.uid, ids.evseUid!));
@@ -241,73 +309,48 @@ export async function getLocation(ctx: ReceiverContext, party: Party, ids: { loc
 
 // ---------------------------------------------------------------- Tariffs
 
-const tariffWhere = (ctx: ReceiverContext, party: Party, tariffId: string) => {
-  const keys = partyKeys(ctx, party);
-  return and(eq(ocpiTariffs.tenantId, keys.tenantId), eq(ocpiTariffs.countryCode, keys.countryCode), eq(ocpiTariffs.partyId, keys.partyId), eq(ocpiTariffs.tariffKey, idKey(tariffId)));
-};
-
-async function loadTariff(ctx: ReceiverContext, party: Party, tariffId: string): Promise<Json | null> {
-  const row = await ctx.db.select({ object: ocpiTariffs.object }).from(ocpiTariffs).where(tariffWhere(ctx, party, tariffId)).get();
-  return row ? (parseExactJson(row.object) as Json) : null;
-}
-
-async function saveTariff(ctx: ReceiverContext, party: Party, tariffId: string, object: Json): Promise<void> {
-  const row = { ...partyKeys(ctx, party), tariffKey: idKey(tariffId), version: ctx.version, object: exactJson(object), lastUpdated: orderKey(object) ?? "", updatedAt: Date.now() };
-  await ctx.db
-    .insert(ocpiTariffs)
-    .values(row)
-    .onConflictDoUpdate({ target: [ocpiTariffs.tenantId, ocpiTariffs.countryCode, ocpiTariffs.partyId, ocpiTariffs.tariffKey], set: { version: row.version, object: row.object, lastUpdated: row.lastUpdated, updatedAt: row.updatedAt } });
-}
-
 /** `PUT {tariffs}/{cc}/{pid}/{tariff_id}`. */
 export async function putTariff(ctx: ReceiverContext, party: Party, tariffId: string, body: unknown): Promise<ReceiveOutcome> {
   const object = validate(ctx.codec.tariff.put, body, "a Tariff");
   assertOwner(ctx, object, party);
   assertSame(object, "id", tariffId);
-  const held = await loadTariff(ctx, party, tariffId);
-  if (held && !isLater(object.last_updated, held.last_updated)) return ok(party);
-  await saveTariff(ctx, party, tariffId, object);
-  return held ? ok(party) : created(party);
+  const result = await change(ctx, "tariff", party, tariffId, (held) =>
+    held && !isLater(object.last_updated, held.object.last_updated) ? { noop: true } : { noop: false, object, status: held ? 200 : 201 },
+  );
+  return answered(result, party);
 }
 
 /** `PATCH {tariffs}/{cc}/{pid}/{tariff_id}` (2.1.1 only; the router refuses it on 2.2.1). */
 export async function patchTariff(ctx: ReceiverContext, party: Party, tariffId: string, body: unknown, schema: WireSchema): Promise<ReceiveOutcome> {
   const patch = validate(schema, body, "a Tariff PATCH");
   assertSame(patch, "id", tariffId);
-  const held = await loadTariff(ctx, party, tariffId);
-  if (!held) throw notHeld(`Tariff ${tariffId}`, OTHER);
-  if (patch.last_updated !== undefined && !isLater(patch.last_updated, held.last_updated)) return ok(party);
-  const merged = { ...held, ...patch };
-  if (exactJson(merged) === exactJson(held)) return ok(party);
-  await saveTariff(ctx, party, tariffId, merged);
-  return ok(party);
+  const result = await change(ctx, "tariff", party, tariffId, (held) => {
+    if (!held) throw notHeld(`Tariff ${tariffId}`, OTHER);
+    if (patch.last_updated !== undefined && !isLater(patch.last_updated, held.object.last_updated)) return { noop: true };
+    const merged = { ...held.object, ...patch };
+    return exactJson(merged) === exactJson(held.object) ? { noop: true } : { noop: false, object: merged, status: 200 };
+  });
+  return answered(result, party);
 }
 
 /** `DELETE {tariffs}/{cc}/{pid}/{tariff_id}`. */
 export async function deleteTariff(ctx: ReceiverContext, party: Party, tariffId: string): Promise<ReceiveOutcome> {
-  const deleted = await ctx.db.delete(ocpiTariffs).where(tariffWhere(ctx, party, tariffId)).returning({ key: ocpiTariffs.tariffKey });
-  if (deleted.length === 0) throw notHeld(`Tariff ${tariffId}`, OTHER);
+  const keys = partyKeys(ctx, party);
+  const deleted = await ctx.env.DB.prepare("DELETE FROM ocpi_tariffs WHERE tenant_id = ? AND country_code = ? AND party_id = ? AND tariff_key = ?")
+    .bind(keys.tenantId, keys.countryCode, keys.partyId, idKey(tariffId))
+    .run();
+  if (deleted.meta.changes === 0) throw notHeld(`Tariff ${tariffId}`, OTHER);
   return ok(party);
 }
 
 /** `GET {tariffs}/{cc}/{pid}/{tariff_id}`. */
 export async function getTariff(ctx: ReceiverContext, party: Party, tariffId: string): Promise<ReceiveOutcome> {
-  const held = await loadTariff(ctx, party, tariffId);
+  const held = await load(ctx, "tariff", party, tariffId);
   if (!held) throw notHeld(`Tariff ${tariffId}`, OTHER);
-  return { httpStatus: 200, data: held, party };
+  return { httpStatus: 200, data: held.object, party };
 }
 
 // ---------------------------------------------------------------- Sessions
-
-const sessionWhere = (ctx: ReceiverContext, party: Party, sessionId: string) => {
-  const keys = partyKeys(ctx, party);
-  return and(eq(ocpiSessions.tenantId, keys.tenantId), eq(ocpiSessions.countryCode, keys.countryCode), eq(ocpiSessions.partyId, keys.partyId), eq(ocpiSessions.sessionKey, idKey(sessionId)));
-};
-
-async function loadSession(ctx: ReceiverContext, party: Party, sessionId: string) {
-  const row = await ctx.db.select({ object: ocpiSessions.object, gatewaySessionId: ocpiSessions.gatewaySessionId }).from(ocpiSessions).where(sessionWhere(ctx, party, sessionId)).get();
-  return row ? { object: parseExactJson(row.object) as Json, gatewaySessionId: row.gatewaySessionId } : null;
-}
 
 /** Hands a fact on; a failure to hand it on is logged, never answered to the CPO as a 5xx. */
 async function forward(ctx: ReceiverContext, gatewaySessionId: string, fact: OcpiFact): Promise<void> {
@@ -318,23 +361,18 @@ async function forward(ctx: ReceiverContext, gatewaySessionId: string, fact: Ocp
   }
 }
 
-/** Stores a Session, links it to its gateway session (§7.6) and hands the fact on. */
-async function saveSession(ctx: ReceiverContext, party: Party, sessionId: string, object: Json, linked: string | null): Promise<void> {
-  const info = ctx.codec.session.read(object, party);
-  const gatewaySessionId = (await resolveSession(ctx.db, ctx.tenantId, info)) ?? linked;
-  const row = { ...partyKeys(ctx, party), sessionKey: idKey(sessionId), version: ctx.version, object: exactJson(object), lastUpdated: orderKey(object), gatewaySessionId, updatedAt: Date.now() };
-  await ctx.db
-    .insert(ocpiSessions)
-    .values(row)
-    .onConflictDoUpdate({
-      target: [ocpiSessions.tenantId, ocpiSessions.countryCode, ocpiSessions.partyId, ocpiSessions.sessionKey],
-      set: { version: row.version, object: row.object, lastUpdated: row.lastUpdated, gatewaySessionId: row.gatewaySessionId, updatedAt: row.updatedAt },
-    });
-  if (gatewaySessionId) {
-    const { id, ...rest } = info;
+/** Stores a Session decided by `decide`, links it to its gateway session (§7.6) and hands the fact on. */
+async function changeSession(ctx: ReceiverContext, party: Party, sessionId: string, decide: (held: Held | null) => Decision): Promise<ReceiveOutcome> {
+  const result = await change(ctx, "session", party, sessionId, decide, async (object, held) => {
+    const info = ctx.codec.session.read(object, party);
+    return (await resolveSession(ctx.db, ctx.tenantId, info)) ?? held?.gatewaySessionId ?? null;
+  });
+  if (result?.gatewaySessionId) {
+    const { id, ...rest } = ctx.codec.session.read(result.object, party);
     const fact: SessionFact = { kind: "session", version: ctx.version, sessionId: id, ...rest, correlationId: ctx.correlationId };
-    await forward(ctx, gatewaySessionId, fact);
+    await forward(ctx, result.gatewaySessionId, fact);
   }
+  return answered(result, party);
 }
 
 /** `PUT {sessions}/{cc}/{pid}/{session_id}`. */
@@ -342,10 +380,9 @@ export async function putSession(ctx: ReceiverContext, party: Party, sessionId: 
   const object = validate(ctx.codec.session.put, body, "a Session");
   assertOwner(ctx, object, party);
   assertSame(object, "id", sessionId);
-  const held = await loadSession(ctx, party, sessionId);
-  if (held && !isLater(object.last_updated, held.object.last_updated)) return ok(party);
-  await saveSession(ctx, party, sessionId, object, held?.gatewaySessionId ?? null);
-  return held ? ok(party) : created(party);
+  return changeSession(ctx, party, sessionId, (held) =>
+    held && !isLater(object.last_updated, held.object.last_updated) ? { noop: true } : { noop: false, object, status: held ? 200 : 201 },
+  );
 }
 
 /** `PATCH {sessions}/{cc}/{pid}/{session_id}`; on 2.2.1 `charging_periods` are appended. */
@@ -353,23 +390,22 @@ export async function patchSession(ctx: ReceiverContext, party: Party, sessionId
   const patch = validate(ctx.codec.session.patch, body, "a Session PATCH");
   assertOwner(ctx, patch, party);
   assertSame(patch, "id", sessionId);
-  const held = await loadSession(ctx, party, sessionId);
-  if (!held) throw notHeld(`Session ${sessionId}`, OTHER);
-  if (patch.last_updated !== undefined && !isLater(patch.last_updated, held.object.last_updated)) return ok(party);
-  const merged = { ...held.object, ...patch };
-  if (ctx.version === "2.2.1") {
-    const added = Array.isArray(patch.charging_periods) ? patch.charging_periods : [];
-    merged.charging_periods = added.length > 0 ? [...listOf(held.object.charging_periods), ...added] : held.object.charging_periods;
-    if (merged.charging_periods === undefined) delete merged.charging_periods;
-  }
-  if (exactJson(merged) === exactJson(held.object)) return ok(party);
-  await saveSession(ctx, party, sessionId, merged, held.gatewaySessionId);
-  return ok(party);
+  return changeSession(ctx, party, sessionId, (held) => {
+    if (!held) throw notHeld(`Session ${sessionId}`, OTHER);
+    if (patch.last_updated !== undefined && !isLater(patch.last_updated, held.object.last_updated)) return { noop: true };
+    const merged = { ...held.object, ...patch };
+    if (ctx.version === "2.2.1") {
+      const added = Array.isArray(patch.charging_periods) ? patch.charging_periods : [];
+      merged.charging_periods = added.length > 0 ? [...listOf(held.object.charging_periods), ...added] : held.object.charging_periods;
+      if (merged.charging_periods === undefined) delete merged.charging_periods;
+    }
+    return exactJson(merged) === exactJson(held.object) ? { noop: true } : { noop: false, object: merged, status: 200 };
+  });
 }
 
 /** `GET {sessions}/{cc}/{pid}/{session_id}`. */
 export async function getSession(ctx: ReceiverContext, party: Party, sessionId: string): Promise<ReceiveOutcome> {
-  const held = await loadSession(ctx, party, sessionId);
+  const held = await load(ctx, "session", party, sessionId);
   if (!held) throw notHeld(`Session ${sessionId}`, OTHER);
   return { httpStatus: 200, data: held.object, party };
 }
