@@ -216,7 +216,10 @@ export async function acquireLock(db: Database, tenantId: string): Promise<boole
     .set({ lockedUntil: now + CONNECTION_LOCK_MS })
     .where(and(eq(ocpiConnections.tenantId, tenantId), or(isNull(ocpiConnections.lockedUntil), lt(ocpiConnections.lockedUntil, now))))
     .run();
-  return result.meta.changes === 1;
+  if (result.meta.changes !== 1) return false;
+  // A token minted by an operation that died before finishing opens nothing any more.
+  await db.delete(ocpiTokens).where(and(eq(ocpiTokens.tenantId, tenantId), eq(ocpiTokens.kind, "pending")));
+  return true;
 }
 
 export async function releaseLock(db: Database, tenantId: string): Promise<void> {
