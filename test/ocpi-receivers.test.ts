@@ -148,6 +148,8 @@ describe("OCPI 2.2.1 receivers", () => {
       ["PUT", "locations/BE/BEC/LOC13", "{not json", /malformed JSON/],
       ["PUT", "locations/BE/BEC/LOC13", "[]", /body/],
       ["PUT", "locations/BE/BEC/LOC13", "null", /body/],
+      ["PUT", "locations/BE/BEC/LOC13", { ...good, extra: JSON.parse("[".repeat(40) + "]".repeat(40)) }, /nested deeper/],
+      ["PUT", "locations/BE/BEC/LOC13", JSON.stringify(good).replace(/}$/, `,"extra":${"[".repeat(200000)}${"]".repeat(200000)}}`), /body/],
       ["PUT", "locations/BE/BEC/LOC13", omit(good, "publish"), /publish: is required/],
       ["PUT", "locations/BE/BEC/LOC13", omit(good, "time_zone"), /time_zone: is required/],
       ["PUT", "locations/BE/BEC/LOC13", { ...good, publish: "yes" }, /publish/],

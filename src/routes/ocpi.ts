@@ -18,7 +18,7 @@ import { commandResultFact, findCommand, recordCommandResult } from "../ocpi/com
 import { OcpiError, OcpiStatus, envelope, invalidParameters, unauthorized } from "../ocpi/envelope";
 import { forwardFact } from "../ocpi/facts";
 import { emspIdentity } from "../ocpi/identity";
-import { isJsonObject, parseExactJson } from "../ocpi/json";
+import { MAX_JSON_DEPTH, isJsonObject, jsonDepth, parseExactJson } from "../ocpi/json";
 import { isOcpiVersion } from "../ocpi/model";
 import type { OcpiVersion, Party } from "../ocpi/model";
 import {
@@ -136,11 +136,14 @@ function urlParty(c: Ctx, context: ReceiverContext): Party {
 /** The body as JSON with exact numbers; 2001 when it is not JSON. */
 async function jsonBody(c: Ctx): Promise<unknown> {
   const text = await c.req.text();
+  let body: unknown;
   try {
-    return parseExactJson(text);
+    body = parseExactJson(text);
   } catch {
     throw invalidParameters("body: malformed JSON");
   }
+  if (jsonDepth(body) > MAX_JSON_DEPTH) throw invalidParameters(`body: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  return body;
 }
 
 // ---------------------------------------------------------------- the router
