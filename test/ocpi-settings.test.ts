@@ -55,7 +55,11 @@ describe("OCPI amount settings", () => {
 
 describe("API reference", () => {
   it("lists the OCPI tenant routes and the /ocpi routes, each with a summary and a description", async () => {
-    const doc = (await (await gateway("/openapi.json")).json()) as { paths: Record<string, Record<string, { summary?: string; description?: string }>> };
+    const doc = (await (await gateway("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { summary?: string; description?: string }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+    expect(doc.components.securitySchemes.OcpiToken).toMatchObject({ type: "apiKey", in: "header", name: "Authorization" });
     const expected: Array<[string, string]> = [
       ["/v1/ocpi/connection", "post"],
       ["/v1/ocpi/connection", "get"],
