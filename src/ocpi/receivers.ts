@@ -48,7 +48,6 @@ export interface ReceiveOutcome {
 type Json = Record<string, unknown>;
 
 const ok = (party?: Party): ReceiveOutcome => ({ httpStatus: 200, ...(party ? { party } : {}) });
-const created = (party?: Party): ReceiveOutcome => ({ httpStatus: 201, ...(party ? { party } : {}) });
 
 const notHeld = (what: string, statusCode: number) => new OcpiError(404, statusCode, `${what} is not known to the gateway`);
 const LOCATION = OcpiStatus.unknownLocation;
