@@ -266,7 +266,8 @@ ocpiRoutes.openapi(
 // Credentials.
 ocpiRoutes.openapi(route("get", "/{version}/credentials", { version: VersionParam }, "The gateway's credentials", "The gateway's credentials for the calling CPO, with the token it called with."), async (c) => {
   const version = versionOf(c);
-  const found = await caller(c, ["invitation", "connection"]);
+  // A token minted while a registration or rotation is open may read them too: some CPOs check them before answering.
+  const found = await caller(c, ["invitation", "pending", "connection"]);
   return answer(c, 200, OcpiStatus.success, "Success", codecFor(version).credentials.write(emspIdentity(c.env, c.req.url), found.token));
 });
 
