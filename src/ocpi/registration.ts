@@ -4,7 +4,7 @@
  * tokens are stored hashed and shown only to whoever they were minted for; the CPO's token is
  * sealed; none is logged.
  */
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { database } from "../db/client";
 import type { Database } from "../db/client";
 import { ocpiConnections, ocpiEvses, ocpiLocations, ocpiTariffs, ocpiTokens } from "../db/schema";
@@ -422,6 +422,6 @@ export async function updateConnection(
       ...(update.additionalParties !== undefined ? { additionalParties: JSON.stringify(update.additionalParties) } : {}),
       updatedAt: Date.now(),
     })
-    .where(and(eq(ocpiConnections.tenantId, tenantId)));
+    .where(eq(ocpiConnections.tenantId, tenantId));
   return connectionView(await getConnection(db, tenantId), emspIdentity(env, requestUrl));
 }
