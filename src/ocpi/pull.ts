@@ -74,6 +74,12 @@ async function pullModule(context: ReceiverContext, module: Module, token: strin
       error = `page ${pages + 1}: data is not a list`;
       break;
     }
+    // Nothing of a connection that ended (or was registered anew) meanwhile is kept.
+    const now = await getConnection(context.db, context.tenantId);
+    if (now.status !== "connected" || now.registeredAt !== connection.registeredAt) {
+      error = `page ${pages + 1}: the connection ended during the pull`;
+      break;
+    }
     pages += 1;
     for (const item of items) {
       count += 1;
