@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 /** OCPI connections (CONTRACT §7.3): registration both ways, the credentials module, rotation, unregistration, pulls. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -273,6 +274,32 @@ describe("CPO-initiated registration (POST /v1/ocpi/invitation)", () => {
       expect(String(answer.body.status_message), body).toContain(field);
     }
     expect(await ocpiState()).toBe(before);
+  });
+});
+
+describe("the specification's credentials examples as a CPO's registration", () => {
+  const examples = import.meta.glob("./fixtures/ocpi/*/credentials_example*.json", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+
+  it.each(Object.keys(examples).sort())("%s", async (path) => {
+    const version = path.includes("/2.2.1/") ? "2.2.1" : "2.1.1";
+    const example = JSON.parse(examples[path]!) as { token: string; url: string; roles?: Array<{ role: string; party_id: string; country_code: string; business_details: { name: string } }>; party_id?: string; country_code?: string };
+    const t = await tenant();
+    const tokenA = (await api<{ token: string }>(t.apiKey, "/v1/ocpi/invitation", { method: "POST" })).body.token;
+    // The CPO of the example, reachable here: it knows the example's token.
+    const sim = newCpo({ versions: [version] });
+    sim.acceptedToken = example.token;
+    sim.version = version;
+    const answer = await envelopeOf(await ocpi(`/ocpi/${version}/credentials`, tokenA, { method: "POST", json: { ...example, url: `${sim.baseUrl}/versions` } }));
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.status_code).toBe(1000);
+    const connection = (await api<ConnectionBody>(t.apiKey, "/v1/ocpi/connection")).body;
+    expect(connection).toMatchObject({ status: "connected", version, initiatedBy: "cpo" });
+    const expected = example.roles
+      ? example.roles.map((r) => ({ countryCode: r.country_code, partyId: r.party_id, role: r.role, name: r.business_details.name }))
+      : [{ countryCode: example.country_code, partyId: example.party_id, role: null, name: (example as unknown as { business_details: { name: string } }).business_details.name }];
+    expect(connection.cpo!.parties).toEqual(expected);
+    expect(sim.requests[0]!.headers.authorization).toBe(`Token ${version === "2.2.1" ? btoa(example.token) : example.token}`);
+    await waitForSync(t.apiKey);
   });
 });
 
