@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
+import { ocpiStartVars } from "../src/ocpi/config";
 import { seedDemoTenant } from "./demo-tenant";
 import type { DemoTenant } from "./demo-tenant";
 import { copyDocsAssets } from "./docs-assets";
@@ -31,6 +32,15 @@ const adminToken = process.env.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN;
 const demo = process.env.DEMO_TENANT !== "0";
 const simPort = Number(process.env.SIM_PORT ?? port + 3);
 const inspectorPort = port + 10_000;
+/** The OCPI settings (CONTRACT §7.1), checked before anything starts: a malformed one stops here, named. */
+const ocpiVars = (() => {
+  try {
+    return ocpiStartVars(process.env, port);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
+})();
 const wrangler = resolve("node_modules/.bin/wrangler");
 /** WRANGLER_LOG (a wrangler log level) shows wrangler's own output unfiltered, for debugging wrangler itself. */
 const wranglerLog = process.env.WRANGLER_LOG;
@@ -135,6 +145,7 @@ async function main(): Promise<void> {
     ADMIN_TOKEN: adminToken,
     ENCRYPTION_KEY: localEncryptionKey(),
     WEBHOOK_RETRY_SCHEDULE: process.env.WEBHOOK_RETRY_SCHEDULE ?? "",
+    ...ocpiVars,
   };
   for (const name of ["SETTLEMENT_WINDOW_SECONDS", "SPARK_TIMEOUT_MS", "LOG_LEVEL", "HISTORY_WRITERS", "AWAITING_CARD_TTL_SECONDS", "SPARK_RESEND_SCHEDULE", "SPARK_RESEND_HORIZON_SECONDS", "RETENTION_SECONDS"]) {
     if (process.env[name]) vars[name] = process.env[name]!;

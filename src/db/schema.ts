@@ -65,8 +65,15 @@ export const stations = sqliteTable(
     availability: text("availability", { enum: ["available", "busy", "out_of_service"] }).notNull(),
     display: text("display"),
     preAuthAmount: text("pre_auth_amount"),
+    /** Optional mapping to an OCPI EVSE (CONTRACT §7.5), ids as the tenant wrote them; null when unmapped. */
+    ocpiLocationId: text("ocpi_location_id"),
+    ocpiEvseUid: text("ocpi_evse_uid"),
+    ocpiConnectorId: text("ocpi_connector_id"),
+    ocpiCountryCode: text("ocpi_country_code"),
+    ocpiPartyId: text("ocpi_party_id"),
     updatedAt: integer("updated_at").notNull(),
   },
+  // serviceStationNumber "" is the machine itself (single-point devices, CONTRACT §10).
   (t) => [primaryKey({ columns: [t.tenantId, t.machineId, t.serviceStationNumber] })],
 );
 
@@ -248,4 +255,181 @@ export const portalSessions = sqliteTable(
     expiresAt: integer("expires_at").notNull(),
   },
   (t) => [index("portal_sessions_expires").on(t.expiresAt)],
+);
+
+/*
+ * OCPI (CONTRACT §7): one connection per tenant, the credentials tokens, and what the CPO pushed.
+ * CPO objects are kept as the JSON the CPO sent (numbers as written); the key columns hold ids
+ * and parties upper-cased, because OCPI ids are matched case-insensitively.
+ */
+
+/** A tenant's OCPI connection; no row (or status `none`) means not connected. */
+export const ocpiConnections = sqliteTable("ocpi_connections", {
+  tenantId: text("tenant_id").primaryKey().references(() => tenants.id),
+  status: text("status", { enum: ["none", "invited", "connected"] }).notNull(),
+  version: text("version", { enum: ["2.1.1", "2.2.1"] }),
+  initiatedBy: text("initiated_by", { enum: ["gateway", "cpo"] }),
+  /** Forced form of the token the gateway sends; null means by version. */
+  tokenEncoding: text("token_encoding", { enum: ["base64", "plain"] }),
+  cpoVersionsUrl: text("cpo_versions_url"),
+  /** AES-256-GCM sealed: the token the gateway presents to the CPO. */
+  cpoToken: text("cpo_token"),
+  /** JSON `[{identifier, role, url}]` of the CPO's version details. */
+  cpoEndpoints: text("cpo_endpoints"),
+  /** JSON `[{countryCode, partyId, role, name}]` from the CPO's credentials. */
+  cpoParties: text("cpo_parties"),
+  /** JSON `[{countryCode, partyId}]` the tenant declared besides the CPO's own. */
+  additionalParties: text("additional_parties").notNull().default("[]"),
+  /** JSON `{locations, tariffs}` outcome of the last pulls. */
+  lastSync: text("last_sync"),
+  invitedAt: integer("invited_at"),
+  registeredAt: integer("registered_at"),
+  /** A registration, rotation or unregistration holds the connection until this time (ms). */
+  lockedUntil: integer("locked_until"),
+  /** JSON outcome of the last DELETE sent to the CPO when unregistering. */
+  lastUnregister: text("last_unregister"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** The gateway's own credentials tokens, as SHA-256 hashes. */
+export const ocpiTokens = sqliteTable(
+  "ocpi_tokens",
+  {
+    hash: text("hash").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    /** `invitation`: Token A; `pending`: minted while a registration or rotation is open; `connection`: in use. */
+    kind: text("kind", { enum: ["invitation", "pending", "connection"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("ocpi_tokens_tenant").on(t.tenantId, t.kind)],
+);
+
+/** Per-tenant amount settings (CONTRACT §7.7), decimal strings. */
+export const ocpiSettings = sqliteTable("ocpi_settings", {
+  tenantId: text("tenant_id").primaryKey().references(() => tenants.id),
+  retailFactor: text("retail_factor").notNull(),
+  vatPercent: text("vat_percent").notNull(),
+  currency: text("currency"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const ocpiLocations = sqliteTable(
+  "ocpi_locations",
+  {
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    countryCode: text("country_code").notNull(),
+    partyId: text("party_id").notNull(),
+    locationKey: text("location_key").notNull(),
+    version: text("version").notNull(),
+    /** The Location as the CPO sent it, PATCHes merged. */
+    object: text("object").notNull(),
+    /** `last_updated` in a sortable canonical form. */
+    lastUpdated: text("last_updated").notNull(),
+    /** A new random value at every write: concurrent read-modify-writes of one object detect each other. */
+    revision: text("revision").notNull().default(""),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.countryCode, t.partyId, t.locationKey] })],
+);
+
+/** Each EVSE's status, beside its Location, so a station lookup is one indexed join. */
+export const ocpiEvses = sqliteTable(
+  "ocpi_evses",
+  {
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    countryCode: text("country_code").notNull(),
+    partyId: text("party_id").notNull(),
+    locationKey: text("location_key").notNull(),
+    evseKey: text("evse_key").notNull(),
+    status: text("status").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.countryCode, t.partyId, t.locationKey, t.evseKey] }),
+    index("ocpi_evses_lookup").on(t.tenantId, t.locationKey, t.evseKey),
+  ],
+);
+
+export const ocpiTariffs = sqliteTable(
+  "ocpi_tariffs",
+  {
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    countryCode: text("country_code").notNull(),
+    partyId: text("party_id").notNull(),
+    tariffKey: text("tariff_key").notNull(),
+    version: text("version").notNull(),
+    object: text("object").notNull(),
+    lastUpdated: text("last_updated").notNull(),
+    revision: text("revision").notNull().default(""),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.countryCode, t.partyId, t.tariffKey] })],
+);
+
+/** The CPO's Sessions; `gatewaySessionId` links one to the payment session it belongs to. */
+export const ocpiSessions = sqliteTable(
+  "ocpi_sessions",
+  {
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    countryCode: text("country_code").notNull(),
+    partyId: text("party_id").notNull(),
+    sessionKey: text("session_key").notNull(),
+    version: text("version").notNull(),
+    object: text("object").notNull(),
+    /** `last_updated` canonical, or null for a 2.1.1 Session that never carried one. */
+    lastUpdated: text("last_updated"),
+    gatewaySessionId: text("gateway_session_id"),
+    revision: text("revision").notNull().default(""),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.countryCode, t.partyId, t.sessionKey] }), index("ocpi_sessions_gateway").on(t.tenantId, t.gatewaySessionId)],
+);
+
+/** CDRs exactly as received; `ref` is the opaque id in the gateway's `Location` URL. */
+export const ocpiCdrs = sqliteTable(
+  "ocpi_cdrs",
+  {
+    ref: text("ref").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    version: text("version").notNull(),
+    countryCode: text("country_code").notNull(),
+    partyId: text("party_id").notNull(),
+    cdrKey: text("cdr_key").notNull(),
+    object: text("object").notNull(),
+    gatewaySessionId: text("gateway_session_id"),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [uniqueIndex("ocpi_cdrs_identity").on(t.tenantId, t.countryCode, t.partyId, t.cdrKey), index("ocpi_cdrs_gateway").on(t.tenantId, t.gatewaySessionId)],
+);
+
+/** Commands the gateway sent, found again by the id in their `response_url`. */
+export const ocpiCommands = sqliteTable(
+  "ocpi_commands",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    version: text("version").notNull(),
+    kind: text("kind", { enum: ["START_SESSION", "STOP_SESSION"] }).notNull(),
+    gatewaySessionId: text("gateway_session_id").notNull(),
+    /** The CPO party the command went to (answers carry it back in routing headers). */
+    toCountryCode: text("to_country_code"),
+    toPartyId: text("to_party_id"),
+    result: text("result"),
+    message: text("message"),
+    resultAt: integer("result_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("ocpi_commands_session").on(t.tenantId, t.gatewaySessionId)],
+);
+
+/** Every token uid the gateway minted, never reused, and the session it was minted for. */
+export const ocpiTokenUids = sqliteTable(
+  "ocpi_token_uids",
+  {
+    uid: text("uid").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    gatewaySessionId: text("gateway_session_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("ocpi_token_uids_session").on(t.tenantId, t.gatewaySessionId)],
 );

@@ -20,6 +20,8 @@ import { externalRoutes } from "./external";
 import { eventRoutes } from "./events";
 import { exactJsonBodies } from "./json-body";
 import { webhookRoutes } from "./webhooks";
+import { ocpiRoutes } from "./ocpi";
+import { ocpiTenantRoutes } from "./ocpi-tenant";
 
 /** Bodies of the tenant and operator APIs are small JSON documents; larger ones are refused with 413. */
 export const API_BODY_LIMIT_BYTES = 64 * 1024;
@@ -55,6 +57,8 @@ export function createApp() {
   app.route("/v1", decisionRoutes);
   app.route("/v1", externalRoutes);
   app.route("/admin", adminRoutes);
+  app.route("/v1", ocpiTenantRoutes);
+  app.route("/ocpi", ocpiRoutes);
   app.route("/portal", portalRoutes(async (request, env, ctx) => app.fetch(request, env, ctx)));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", { type: "http", scheme: "bearer", description: "The tenant's API key." });

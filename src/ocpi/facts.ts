@@ -1,0 +1,59 @@
+/**
+ * Facts the OCPI receivers hand to the payment flow (CONTRACT §7.6): a CPO Session, a CDR or a
+ * command result that was accepted and changed something, resolved to the gateway session it
+ * belongs to. camelCase, exact decimal strings, ISO times in UTC.
+ */
+import type { CommandKind, CommandResult, Cost, OcpiVersion, Party, SessionInfo } from "./model";
+
+/** A CPO Session as it now stands (after a PUT, or a PATCH merged into what the gateway held). */
+export interface SessionFact extends Omit<SessionInfo, "id"> {
+  kind: "session";
+  version: OcpiVersion;
+  /** The CPO's Session id (becomes `ocpi.sessionId`). */
+  sessionId: string;
+  /** The correlation id of the CPO's request, for requests the gateway makes in answer (2.2.1). */
+  correlationId: string;
+}
+
+/** A CDR received for the first time. */
+export interface CdrFact {
+  kind: "cdr";
+  version: OcpiVersion;
+  party: Party;
+  cdrId: string;
+  /** The CPO's Session id the CDR names (2.2.1), else null. */
+  sessionId: string | null;
+  totalCost: Cost;
+  currency: string;
+  kwh: string;
+  startedAt: string;
+  endedAt: string;
+  credit: boolean;
+  creditReferenceId: string | null;
+  tokenUid: string;
+  authorizationReference: string | null;
+  /** Where the gateway keeps its copy (the `Location` it answered). */
+  cdrUrl: string;
+  correlationId: string;
+}
+
+/** The result of a command, POSTed by the CPO to the command's `response_url` for the first time. */
+export interface CommandResultFact {
+  kind: "command_result";
+  version: OcpiVersion;
+  commandId: string;
+  command: CommandKind;
+  result: CommandResult;
+  message: string | null;
+  correlationId: string;
+}
+
+export type OcpiFact = SessionFact | CdrFact | CommandResultFact;
+
+/**
+ * Hands a fact to the gateway session it belongs to. The payment flow (§7.6) lives in the
+ * session object; until it is wired here, facts are resolved and recorded on the OCPI side only.
+ */
+export async function forwardFact(_env: Env, _gatewaySessionId: string, _fact: OcpiFact): Promise<void> {
+  return;
+}

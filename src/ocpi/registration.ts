@@ -1,0 +1,427 @@
+/**
+ * Registering, updating and ending a tenant's OCPI connection, in both directions (CONTRACT
+ * §7.3). Each runs under the tenant's connection lease, so two never interleave. The gateway's
+ * tokens are stored hashed and shown only to whoever they were minted for; the CPO's token is
+ * sealed; none is logged.
+ */
+import { eq } from "drizzle-orm";
+import { database } from "../db/client";
+import type { Database } from "../db/client";
+import { ocpiConnections, ocpiEvses, ocpiLocations, ocpiTariffs, ocpiTokens } from "../db/schema";
+import { sealerFor } from "../lib/crypto";
+import { ApiError, conflict } from "../lib/errors";
+import { log } from "../lib/log";
+import { forgetStations } from "../tenants/lookup";
+import { checkWebhookUrl } from "../webhooks/url-policy";
+import { callOcpi, describeResult, isSuccess } from "./client";
+import { codecFor } from "./codecs";
+import { connectionView, credentialsEndpoint, gatewayTokenHash, getConnection, tokenInsert, deleteToken, newGatewayToken, onlyTokenStatements, retireAllTokens, withLock } from "./connection";
+import type { OcpiCaller } from "./connection";
+import { discover } from "./discovery";
+import type { Discovery } from "./discovery";
+import { OcpiError, OcpiStatus, invalidParameters } from "./envelope";
+import { emspIdentity } from "./identity";
+import { isJsonObject } from "./json";
+import type { OcpiVersion, Party, PeerCredentials } from "./model";
+import { syncFromCpo } from "./pull";
+import { describeIssues } from "./schemas";
+import { encodingFor } from "./token";
+import type { TokenEncoding } from "./token";
+
+/** What the OCPI router answers a CPO: an envelope's status and, when successful, data. */
+export interface CpoAnswer {
+  httpStatus: 200 | 405;
+  statusCode: number;
+  message: string;
+  data?: unknown;
+}
+
+const registrationFailed = (message: string) => new ApiError(502, "ocpi_registration_failed", message);
+const busy = () => conflict("another OCPI registration, rotation or unregistration of this tenant is in progress; retry shortly");
+
+type View = ReturnType<typeof connectionView>;
+
+/** The statements that make a connection `connected` with what the registration learnt. */
+function connectedStatements(
+  db: Database,
+  sealedToken: string,
+  input: { tenantId: string; discovery: Discovery; peer: PeerCredentials; initiatedBy: "gateway" | "cpo"; tokenEncoding: TokenEncoding | null; additionalParties: Party[] },
+) {
+  const now = Date.now();
+  return db
+    .update(ocpiConnections)
+    .set({
+      status: "connected",
+      version: input.discovery.version,
+      initiatedBy: input.initiatedBy,
+      tokenEncoding: input.tokenEncoding,
+      cpoVersionsUrl: input.peer.url,
+      cpoToken: sealedToken,
+      cpoEndpoints: JSON.stringify(input.discovery.endpoints),
+      cpoParties: JSON.stringify(input.peer.parties),
+      additionalParties: JSON.stringify(input.additionalParties),
+      lastSync: null,
+      invitedAt: null,
+      registeredAt: now,
+      updatedAt: now,
+    })
+    .where(eq(ocpiConnections.tenantId, input.tenantId));
+}
+
+/** Reads the peer's credentials from a body of this version; `null` with why when unreadable. */
+function readPeer(version: OcpiVersion, body: unknown): { peer: PeerCredentials } | { problem: string } {
+  const codec = codecFor(version);
+  if (!isJsonObject(body)) return { problem: "body: must be a credentials object" };
+  const parsed = codec.credentials.schema.safeParse(body);
+  if (!parsed.success) return { problem: describeIssues(parsed.error, body) };
+  const peer = codec.credentials.read(body);
+  const url = checkWebhookUrl(peer.url);
+  if (!url.ok) return { problem: `url: ${url.reason}` };
+  return { peer };
+}
+
+/** Where the pulls that follow a registration are started (ExecutionContext.waitUntil). */
+export type Background = (work: Promise<unknown>) => void;
+
+// ---------------------------------------------------------------- gateway-initiated
+
+export interface RegistrationInput {
+  versionsUrl: string;
+  token: string;
+  tokenEncoding: TokenEncoding | null;
+  additionalParties: Party[];
+}
+
+/**
+ * `POST /v1/ocpi/connection`: versions (Token A, Base64 then plain after a 401 unless fixed),
+ * version details, then the gateway's credentials POSTed with Token A; the CPO's token from the
+ * answer is kept. Any step failing is a 502 naming it, and nothing is kept.
+ */
+export async function registerWithCpo(env: Env, tenantId: string, input: RegistrationInput, background: Background, requestUrl?: string): Promise<View> {
+  const db = database(env.DB);
+  const identity = emspIdentity(env, requestUrl);
+  if ((await getConnection(db, tenantId)).status === "connected") throw conflict("the tenant is already connected over OCPI; DELETE /v1/ocpi/connection first");
+  return withLock(
+    db,
+    tenantId,
+    async () => {
+      if ((await getConnection(db, tenantId)).status === "connected") throw conflict("the tenant is already connected over OCPI");
+      const found = await discover({ versionsUrl: input.versionsUrl, token: input.token, fixedEncoding: input.tokenEncoding, version: "highest", needCredentials: true });
+      if (!found.ok) throw registrationFailed(found.message);
+      const { discovery } = found;
+      const codec = codecFor(discovery.version);
+      const credentialsUrl = credentialsEndpoint(discovery.endpoints)!.url;
+      const token = newGatewayToken();
+      await tokenInsert(db, tenantId, await gatewayTokenHash(token), "pending");
+      try {
+        const body = codec.credentials.write(identity, token);
+        codec.outbound.credentials.parse(body);
+        const answer = await callOcpi({ method: "POST", url: credentialsUrl, token: input.token, encoding: discovery.encoding, version: discovery.version, target: "credentials", body });
+        if (!isSuccess(answer)) throw registrationFailed(`POST ${credentialsUrl} (credentials): ${describeResult(answer)}`);
+        const read = readPeer(discovery.version, answer.envelope.data);
+        if ("problem" in read) throw registrationFailed(`POST ${credentialsUrl} (credentials): the CPO's credentials are unreadable: ${read.problem}`);
+        const sealed = await sealerFor(env.ENCRYPTION_KEY).seal(read.peer.token);
+        const [retireOthers, activate] = await onlyTokenStatements(db, tenantId, token);
+        await db.batch([
+          retireOthers,
+          activate,
+          connectedStatements(db, sealed, { tenantId, discovery, peer: read.peer, initiatedBy: "gateway", tokenEncoding: input.tokenEncoding, additionalParties: input.additionalParties }),
+        ]);
+      } catch (error) {
+        await deleteToken(db, token);
+        throw error;
+      }
+      log.info("ocpi registered", { tenantId, version: discovery.version, initiatedBy: "gateway" });
+      background(syncAfterRegistration(env, tenantId));
+      return connectionView(await getConnection(db, tenantId), identity);
+    },
+    () => {
+      throw busy();
+    },
+  );
+}
+
+/** The initial pull that follows every successful registration (CONTRACT §7.3). */
+function syncAfterRegistration(env: Env, tenantId: string): Promise<void> {
+  return syncFromCpo(env, tenantId);
+}
+
+// ---------------------------------------------------------------- CPO-initiated
+
+/** `POST /v1/ocpi/invitation`: a new Token A (replacing any open one), shown once. */
+export async function invite(env: Env, tenantId: string, requestUrl?: string): Promise<{ token: string; versionsUrl: string; createdAt: string }> {
+  const db = database(env.DB);
+  const identity = emspIdentity(env, requestUrl);
+  if ((await getConnection(db, tenantId)).status === "connected") throw conflict("the tenant is already connected over OCPI; DELETE /v1/ocpi/connection first");
+  return withLock(
+    db,
+    tenantId,
+    async () => {
+      if ((await getConnection(db, tenantId)).status === "connected") throw conflict("the tenant is already connected over OCPI");
+      const token = newGatewayToken();
+      const now = Date.now();
+      await db.batch([
+        db.delete(ocpiTokens).where(eq(ocpiTokens.tenantId, tenantId)),
+        tokenInsert(db, tenantId, await gatewayTokenHash(token), "invitation"),
+        db.update(ocpiConnections).set({ status: "invited", invitedAt: now, updatedAt: now }).where(eq(ocpiConnections.tenantId, tenantId)),
+      ]);
+      return { token, versionsUrl: identity.versionsUrl, createdAt: new Date(now).toISOString() };
+    },
+    () => {
+      throw busy();
+    },
+  );
+}
+
+const notAllowed = (message: string): CpoAnswer => ({ httpStatus: 405, statusCode: OcpiStatus.clientError, message });
+const cannotComplete = (statusCode: number, message: string): CpoAnswer => ({ httpStatus: 200, statusCode, message });
+
+/**
+ * The CPO's `POST {version}/credentials` with Token A: reads the CPO's versions and the details of
+ * this version with the token in the body (3001/3002/3003 when that fails), then answers the
+ * gateway's credentials with a new token. Token A then answers 401.
+ */
+export async function acceptRegistration(env: Env, caller: OcpiCaller, version: OcpiVersion, body: unknown, correlationId: string, background: Background, requestUrl?: string): Promise<CpoAnswer> {
+  if (caller.kind !== "invitation") return notAllowed("already registered: use PUT to update the credentials");
+  const read = readPeer(version, body);
+  if ("problem" in read) throw invalidParameters(read.problem);
+  const db = database(env.DB);
+  const identity = emspIdentity(env, requestUrl);
+  return withLock(
+    db,
+    caller.tenantId,
+    async () => {
+      const invitation = await db.select({ kind: ocpiTokens.kind }).from(ocpiTokens).where(eq(ocpiTokens.hash, await gatewayTokenHash(caller.token))).get();
+      if (invitation?.kind !== "invitation") throw new OcpiError(401, OcpiStatus.clientError, "the invitation token is no longer valid");
+      const connection = await getConnection(db, caller.tenantId);
+      const found = await discover({ versionsUrl: read.peer.url, token: read.peer.token, fixedEncoding: connection.tokenEncoding, version, needCredentials: false, correlationId });
+      if (!found.ok) return cannotComplete(found.statusCode, found.message);
+      const token = newGatewayToken();
+      const sealed = await sealerFor(env.ENCRYPTION_KEY).seal(read.peer.token);
+      await db.batch([
+        db.delete(ocpiTokens).where(eq(ocpiTokens.tenantId, caller.tenantId)),
+        tokenInsert(db, caller.tenantId, await gatewayTokenHash(token), "connection"),
+        connectedStatements(db, sealed, {
+          tenantId: caller.tenantId,
+          discovery: found.discovery,
+          peer: read.peer,
+          initiatedBy: "cpo",
+          tokenEncoding: connection.tokenEncoding,
+          additionalParties: connection.additionalParties,
+        }),
+      ]);
+      log.info("ocpi registered", { tenantId: caller.tenantId, version, initiatedBy: "cpo" });
+      background(syncAfterRegistration(env, caller.tenantId));
+      return { httpStatus: 200, statusCode: OcpiStatus.success, message: "Success", data: codecFor(version).credentials.write(identity, token) };
+    },
+    () => notAllowed("a registration of this tenant is in progress"),
+  );
+}
+
+/**
+ * The CPO's `PUT {version}/credentials`: new credentials (token, URL or version). The CPO's
+ * versions and details are read again with the new token; the gateway mints a new token and
+ * answers its credentials; its previous token then answers 401. On failure nothing changes.
+ */
+export async function updateFromCpo(env: Env, caller: OcpiCaller, version: OcpiVersion, body: unknown, correlationId: string, requestUrl?: string): Promise<CpoAnswer> {
+  if (caller.kind !== "connection") return notAllowed("not registered: use POST to register");
+  const read = readPeer(version, body);
+  if ("problem" in read) throw invalidParameters(read.problem);
+  const db = database(env.DB);
+  const identity = emspIdentity(env, requestUrl);
+  return withLock(
+    db,
+    caller.tenantId,
+    async () => {
+      const connection = await getConnection(db, caller.tenantId);
+      if (connection.status !== "connected") return notAllowed("not registered");
+      const found = await discover({ versionsUrl: read.peer.url, token: read.peer.token, fixedEncoding: connection.tokenEncoding, version, needCredentials: false, correlationId });
+      if (!found.ok) return cannotComplete(found.statusCode, found.message);
+      const token = newGatewayToken();
+      const sealed = await sealerFor(env.ENCRYPTION_KEY).seal(read.peer.token);
+      const now = Date.now();
+      await db.batch([
+        db.delete(ocpiTokens).where(eq(ocpiTokens.tenantId, caller.tenantId)),
+        tokenInsert(db, caller.tenantId, await gatewayTokenHash(token), "connection"),
+        db
+          .update(ocpiConnections)
+          .set({
+            version: found.discovery.version,
+            cpoVersionsUrl: read.peer.url,
+            cpoToken: sealed,
+            cpoEndpoints: JSON.stringify(found.discovery.endpoints),
+            cpoParties: JSON.stringify(read.peer.parties),
+            updatedAt: now,
+          })
+          .where(eq(ocpiConnections.tenantId, caller.tenantId)),
+      ]);
+      log.info("ocpi credentials updated by the CPO", { tenantId: caller.tenantId, version });
+      return { httpStatus: 200, statusCode: OcpiStatus.success, message: "Success", data: codecFor(version).credentials.write(identity, token) };
+    },
+    () => notAllowed("another credentials operation of this tenant is in progress"),
+  );
+}
+
+/** The statements that end a connection: no tokens, status `none`, and the CPO's Locations and Tariffs forgotten. */
+function endStatements(db: Database, tenantId: string, lastUnregister: string | null) {
+  const now = Date.now();
+  return [
+    retireAllTokens(db, tenantId),
+    db
+      .update(ocpiConnections)
+      .set({
+        status: "none",
+        version: null,
+        initiatedBy: null,
+        tokenEncoding: null,
+        cpoVersionsUrl: null,
+        cpoToken: null,
+        cpoEndpoints: null,
+        cpoParties: null,
+        additionalParties: "[]",
+        lastSync: null,
+        invitedAt: null,
+        registeredAt: null,
+        lastUnregister,
+        updatedAt: now,
+      })
+      .where(eq(ocpiConnections.tenantId, tenantId)),
+    // Statuses of a CPO the tenant no longer talks to must not hold its stations busy.
+    db.delete(ocpiEvses).where(eq(ocpiEvses.tenantId, tenantId)),
+    db.delete(ocpiLocations).where(eq(ocpiLocations.tenantId, tenantId)),
+    db.delete(ocpiTariffs).where(eq(ocpiTariffs.tenantId, tenantId)),
+  ] as const;
+}
+
+/** The CPO's `DELETE {version}/credentials`: both tokens retired, the connection `none`. */
+export async function unregisterByCpo(env: Env, caller: OcpiCaller): Promise<CpoAnswer> {
+  if (caller.kind !== "connection") return notAllowed("not registered");
+  const db = database(env.DB);
+  return withLock<CpoAnswer>(
+    db,
+    caller.tenantId,
+    async () => {
+      await db.batch([...endStatements(db, caller.tenantId, JSON.stringify({ at: new Date().toISOString(), by: "cpo" }))]);
+      forgetStations(caller.tenantId);
+      log.info("ocpi unregistered by the CPO", { tenantId: caller.tenantId });
+      return { httpStatus: 200, statusCode: OcpiStatus.success, message: "Success" };
+    },
+    () => notAllowed("another credentials operation of this tenant is in progress"),
+  );
+}
+
+// ---------------------------------------------------------------- tenant operations
+
+/**
+ * `POST /v1/ocpi/connection/rotate`: a new gateway token PUT to the CPO's credentials endpoint.
+ * On `1000` the CPO's token from its answer is kept and the previous gateway token answers 401;
+ * the CPO failing is a 502 and nothing changes.
+ */
+export async function rotate(env: Env, tenantId: string, requestUrl?: string): Promise<View> {
+  const db = database(env.DB);
+  const identity = emspIdentity(env, requestUrl);
+  return withLock(
+    db,
+    tenantId,
+    async () => {
+      const connection = await getConnection(db, tenantId);
+      if (connection.status !== "connected" || !connection.version || !connection.sealedCpoToken) throw conflict("the tenant is not connected over OCPI");
+      const endpoint = credentialsEndpoint(connection.endpoints);
+      if (!endpoint) throw new ApiError(502, "ocpi_rotation_failed", "the CPO offers no credentials endpoint");
+      const codec = codecFor(connection.version);
+      const token = newGatewayToken();
+      await tokenInsert(db, tenantId, await gatewayTokenHash(token), "pending");
+      try {
+        const body = codec.credentials.write(identity, token);
+        const answer = await callOcpi({
+          method: "PUT",
+          url: endpoint.url,
+          token: await sealerFor(env.ENCRYPTION_KEY).open(connection.sealedCpoToken),
+          encoding: encodingFor(connection.version, connection.tokenEncoding),
+          version: connection.version,
+          target: "credentials",
+          body,
+        });
+        if (!isSuccess(answer)) throw new ApiError(502, "ocpi_rotation_failed", `PUT ${endpoint.url} (credentials): ${describeResult(answer)}`);
+        const read = readPeer(connection.version, answer.envelope.data);
+        if ("problem" in read) throw new ApiError(502, "ocpi_rotation_failed", `PUT ${endpoint.url} (credentials): the CPO's credentials are unreadable: ${read.problem}`);
+        const [retireOthers, activate] = await onlyTokenStatements(db, tenantId, token);
+        await db.batch([
+          retireOthers,
+          activate,
+          db
+            .update(ocpiConnections)
+            .set({ cpoToken: await sealerFor(env.ENCRYPTION_KEY).seal(read.peer.token), cpoParties: JSON.stringify(read.peer.parties), cpoVersionsUrl: read.peer.url, updatedAt: Date.now() })
+            .where(eq(ocpiConnections.tenantId, tenantId)),
+        ]);
+      } catch (error) {
+        await deleteToken(db, token);
+        throw error;
+      }
+      log.info("ocpi token rotated", { tenantId });
+      return connectionView(await getConnection(db, tenantId), identity);
+    },
+    () => {
+      throw busy();
+    },
+  );
+}
+
+/**
+ * `DELETE /v1/ocpi/connection`: tells the CPO (`DELETE` on its credentials endpoint; the outcome
+ * is recorded, not required), retires both tokens and answers the connection, now `none`.
+ */
+export async function disconnect(env: Env, tenantId: string, requestUrl?: string): Promise<View> {
+  const db = database(env.DB);
+  const identity = emspIdentity(env, requestUrl);
+  return withLock(
+    db,
+    tenantId,
+    async () => {
+      const connection = await getConnection(db, tenantId);
+      let outcome: string | null = null;
+      if (connection.status === "connected" && connection.version && connection.sealedCpoToken) {
+        const endpoint = credentialsEndpoint(connection.endpoints);
+        const result = endpoint
+          ? await callOcpi({
+              method: "DELETE",
+              url: endpoint.url,
+              token: await sealerFor(env.ENCRYPTION_KEY).open(connection.sealedCpoToken),
+              encoding: encodingFor(connection.version, connection.tokenEncoding),
+              version: connection.version,
+              target: "credentials",
+            })
+          : null;
+        outcome = JSON.stringify({ at: new Date().toISOString(), by: "tenant", cpoAnswer: result ? describeResult(result) : "no credentials endpoint", ok: result ? isSuccess(result) : false });
+        log.info("ocpi unregistered by the tenant", { tenantId, cpoAnswer: result ? describeResult(result) : null });
+      }
+      await db.batch([...endStatements(db, tenantId, outcome)]);
+      forgetStations(tenantId);
+      return connectionView(await getConnection(db, tenantId), identity);
+    },
+    () => {
+      throw busy();
+    },
+  );
+}
+
+/** `PATCH /v1/ocpi/connection`: the token form and the additional parties. */
+export async function updateConnection(
+  env: Env,
+  tenantId: string,
+  update: { tokenEncoding?: TokenEncoding | null; additionalParties?: Party[] },
+  requestUrl?: string,
+): Promise<View> {
+  const db = database(env.DB);
+  const connection = await getConnection(db, tenantId);
+  if (connection.status === "none") throw new ApiError(404, "not_found", "the tenant has no OCPI connection or invitation");
+  await db
+    .update(ocpiConnections)
+    .set({
+      ...(update.tokenEncoding !== undefined ? { tokenEncoding: update.tokenEncoding } : {}),
+      ...(update.additionalParties !== undefined ? { additionalParties: JSON.stringify(update.additionalParties) } : {}),
+      updatedAt: Date.now(),
+    })
+    .where(eq(ocpiConnections.tenantId, tenantId));
+  return connectionView(await getConnection(db, tenantId), emspIdentity(env, requestUrl));
+}
