@@ -1,63 +1,70 @@
 /**
- * `npm run bench`: measures the gateway against a baseline Worker in the same run.
+ * `npm run bench`: the gateway against a baseline Worker, side by side in one run.
  *
- * 1. Baseline (bench/baseline): one Durable Object write + one D1 insert per callback.
- * 2. The gateway (`npm start`, with the Spark simulator and a loopback webhook receiver):
- *    a. TransactionNotify on new sessions, same count and concurrency as the baseline;
- *    b. full sessions: TransactionNotify → webhook → StopCallback → webhook → settle → webhook.
- * Prints ratios gateway / baseline and writes bench/results/latest.{json,svg}.
+ * The baseline (`bench/baseline/`) does only the irreducible work of a Spark callback: one
+ * Durable Object write and one awaited D1 insert. The gateway runs as `npm start` runs it, at its
+ * default settings (the per-callback log line on), with a loopback webhook endpoint receiving
+ * every event. Both run at once; the load alternates between them in short slices, so drift on
+ * the machine hits both alike. After each gateway slice the load waits until that slice's
+ * webhooks arrived, so the gateway's follow-up work does not spill into the baseline's slice.
  *
- *   N=1500 C=16 SESSIONS=300 npm run bench
+ *   npm run bench                  TransactionNotify on new sessions at 8, 16, 32 and 64 in flight
+ *   npm run bench -- --long        ten minutes at a steady rate, the gateway's memory sampled
+ *
+ * Settings (environment): CONCURRENCY (default "8,16,32,64"), SLICE_MS (2500), SLICES per side
+ * and concurrency (4, after one warm-up slice each), RATE (requests/s of --long, default 30),
+ * MINUTES (of --long, default 10). Results go to bench/results/ (JSON and SVG).
  */
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { createServer } from "node:http";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, createServer, request as httpRequest } from "node:http";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { load, oneDecimal, percentile, pool } from "./stats";
-import type { LoadResult } from "./stats";
-import { renderChart } from "./chart";
+import { renderCharts } from "./chart";
+import { oneDecimal, percentile } from "./stats";
 import { demoTenantFile } from "../scripts/demo-tenant";
 import type { DemoTenant } from "../scripts/demo-tenant";
 
-/** Callbacks per load phase; bounded well under the ~10,000 new Durable Objects a minute local dev can hold. */
-const N = Math.min(Number(process.env.N ?? 1500), 4000);
-/** Requests in flight at once. */
-const C = Number(process.env.C ?? 16);
-/** Full sessions played end to end. */
-const SESSIONS = Math.min(Number(process.env.SESSIONS ?? 300), 2000);
-/** Rounds of baseline/gateway measurement, interleaved so drift hits both alike; medians are reported. */
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const LONG = process.argv.includes("--long");
+const CONCURRENCY = (process.env.CONCURRENCY ?? "8,16,32,64").split(",").map(Number);
+const SLICE_MS = Number(process.env.SLICE_MS ?? 2500);
+const SLICES = Number(process.env.SLICES ?? 4);
+const RATE = Number(process.env.RATE ?? 30);
+const MINUTES = Number(process.env.MINUTES ?? 10);
+/** The targets of the performance issue, at 16, 32 and 64 in flight. */
+const TARGETS = { throughput: 0.8, p99: 1.3, at: [16, 32, 64] };
 /** Give up on any one wait after this long, so the benchmark always ends. */
 const WAIT_MS = 30_000;
 
 const BASELINE_PORT = 8870;
 const GATEWAY_PORT = 8880;
-const SIM_PORT = GATEWAY_PORT + 3;
 const RECEIVER_PORT = 8890;
 const bin = (name: string) => resolve("node_modules/.bin", name);
-
+const root = mkdtempSync(join(tmpdir(), "spark-bench-"));
 const children: ChildProcess[] = [];
-const stopAll = () => children.forEach((c) => c.kill("SIGTERM"));
-process.on("exit", stopAll);
+process.on("exit", () => {
+  for (const child of children) {
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+});
 process.on("SIGINT", () => process.exit(130));
 
-function start(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(command, args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env }, detached: true });
+/** Keep-alive connections, as Spark's and the load generator's clients would hold them. */
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+function start(command: string, args: string[], env: Record<string, string>, logName: string): ChildProcess {
+  const log = createWriteStream(join(root, logName));
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, detached: true });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
   children.push(child);
   return child;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  try {
-    process.kill(-child.pid!, "SIGTERM");
-  } catch {
-    child.kill("SIGTERM");
-  }
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
 }
 
 async function waitFor(url: string): Promise<void> {
@@ -73,32 +80,29 @@ async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
+/** A POST over the keep-alive agent; answers the status and body. */
+function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  return new Promise((resolveAnswer, reject) => {
+    const req = new URL(url);
+    const request = httpRequest(
+      { host: req.hostname, port: req.port, path: req.pathname, method: "POST", agent, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolveAnswer({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
 const notifyBody = (id: string, siteId: number, nayaxId: number, machineId: number) =>
   `{"HwSerial":"0434334921100366","MachineId":${machineId},"NayaxTransactionId":${nayaxId},"SparkTransactionId":"${id}","Amount":30.00,"CardLast4Digits":"1234","CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","CardUid":"1288528281124927","ServiceStationNumber":"1","SiteId":${siteId},"MachineAuTime":"20240205194122328"}`;
 
-async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body });
-  return { status: res.status, text: await res.text() };
-}
-
-async function measureBaseline(stateDir: string): Promise<LoadResult> {
-  const child = start(bin("wrangler"), ["dev", "-c", "bench/baseline/wrangler.toml", "--ip", "127.0.0.1", "--port", String(BASELINE_PORT), "--persist-to", stateDir, "--inspector-port", "18870", "--show-interactive-dev-session=false", "--log-level", "warn"], { WRANGLER_SEND_METRICS: "false" });
-  try {
-    await waitFor(`http://127.0.0.1:${BASELINE_PORT}/`).catch(() => undefined);
-    await post(`http://127.0.0.1:${BASELINE_PORT}/`, notifyBody(crypto.randomUUID(), 1, 1, 1));
-    return await load(N, C, async (i) => {
-      const res = await post(`http://127.0.0.1:${BASELINE_PORT}/`, notifyBody(crypto.randomUUID(), 1, 4_000_000_000 + i, 71_000_000 + (i % 500)));
-      return res.status === 200;
-    });
-  } finally {
-    await stop(child);
-  }
-}
-
-/** A loopback receiver noting when each (session, event type) arrived. */
+/** The loopback webhook receiver: when each session's `session.authorized` arrived. */
 function receiver() {
   const arrivals = new Map<string, number>();
-  const waiters = new Map<string, Array<(at: number) => void>>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -107,192 +111,275 @@ function receiver() {
       res.writeHead(204).end();
       try {
         const event = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { type: string; data: { session?: { id: string } } };
-        const key = `${event.data.session?.id}:${event.type}`;
-        if (!arrivals.has(key)) arrivals.set(key, at);
-        for (const w of waiters.get(key) ?? []) w(at);
-        waiters.delete(key);
+        if (event.type === "session.authorized" && event.data.session && !arrivals.has(event.data.session.id)) arrivals.set(event.data.session.id, at);
       } catch {
         // not an event
       }
     });
   });
   return {
+    arrivals,
     listen: () => new Promise<void>((r) => server.listen(RECEIVER_PORT, "127.0.0.1", r)),
     close: () => server.close(),
-    arrival(sessionId: string, type: string): Promise<number> {
-      const key = `${sessionId}:${type}`;
-      const seen = arrivals.get(key);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolveArrival, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${type} for ${sessionId}`)), WAIT_MS);
-        waiters.set(key, [...(waiters.get(key) ?? []), (at) => (clearTimeout(timer), resolveArrival(at))]);
-      });
+    /** Waits until every one of `ids` arrived (bounded). */
+    async waitAll(ids: string[]): Promise<void> {
+      const deadline = Date.now() + WAIT_MS;
+      while (Date.now() < deadline && ids.some((id) => !arrivals.has(id))) await new Promise((r) => setTimeout(r, 20));
     },
   };
 }
 
-interface GatewayResult {
-  notify: LoadResult;
-  notifyToWebhook: { p50Ms: number; p99Ms: number };
-  sessions: {
-    count: number;
-    failures: number;
-    sessionsPerSecond: number;
-    steps: Record<string, { p50Ms: number; p99Ms: number }>;
+interface Slice {
+  latencies: number[];
+  failures: number;
+  ms: number;
+}
+
+/** `c` clients sending back to back for `ms`; in-flight requests finish before it returns. */
+async function slice(c: number, ms: number, send: () => Promise<boolean>): Promise<Slice> {
+  const latencies: number[] = [];
+  let failures = 0;
+  const started = performance.now();
+  const until = started + ms;
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (performance.now() < until) {
+        const t0 = performance.now();
+        const ok = await send().catch(() => false);
+        latencies.push(performance.now() - t0);
+        if (!ok) failures++;
+      }
+    }),
+  );
+  return { latencies, failures, ms: performance.now() - started };
+}
+
+interface Side {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  failures: number;
+}
+
+function summarize(slices: Slice[]): Side {
+  const latencies = slices.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const seconds = slices.reduce((sum, s) => sum + s.ms, 0) / 1000;
+  return {
+    requestsPerSecond: oneDecimal(latencies.length / seconds),
+    p50Ms: oneDecimal(percentile(latencies, 50)),
+    p99Ms: oneDecimal(percentile(latencies, 99)),
+    requests: latencies.length,
+    failures: slices.reduce((sum, s) => sum + s.failures, 0),
   };
 }
 
-async function measureGateway(stateDir: string, hooks: ReturnType<typeof receiver>, round: number): Promise<GatewayResult> {
-  // Per-callback log lines off, as the baseline writes none (LOG_LEVEL is documented in the README).
-  const child = start(bin("tsx"), ["scripts/start.ts"], { PORT: String(GATEWAY_PORT), STATE_DIR: stateDir, SIM_PORT: String(SIM_PORT), DEMO_TENANT: "1", LOG_LEVEL: "warn" });
-  const gateway = `http://127.0.0.1:${GATEWAY_PORT}`;
-  try {
-    await waitFor(`${gateway}/health`);
-    let tenant: DemoTenant | null = null;
-    for (let i = 0; i < 100 && !tenant; i++) {
-      try {
-        tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
-      } catch {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    if (!tenant) throw new Error("demo tenant was not seeded");
-    const auth = { Authorization: `Bearer ${tenant.apiKey}` };
-    const spark = { "X-Spark-Secret": tenant.sparkCallbackSecret };
-    const endpoint = await post(`${gateway}/v1/webhook-endpoints`, JSON.stringify({ url: `http://127.0.0.1:${RECEIVER_PORT}/hooks` }), auth);
-    if (endpoint.status !== 201) throw new Error(`webhook endpoint: ${endpoint.text}`);
-    // Warm the isolate and caches once.
-    await post(`${gateway}/spark/TransactionNotify`, notifyBody(crypto.randomUUID(), 9000, 1, 71234996), spark);
-
-    const sentAt = new Map<string, number>();
-    const ids: string[] = [];
-    const notify = await load(N, C, async (i) => {
-      const id = crypto.randomUUID();
-      ids.push(id);
-      sentAt.set(id, performance.now());
-      const res = await post(`${gateway}/spark/TransactionNotify`, notifyBody(id, 9000, 4_100_000_000 + round * 10_000_000 + i, 71_000_000 + (i % 500)), spark);
-      return res.status === 200 && res.text.includes('"Approved"');
-    });
-    const webhookLatency: number[] = [];
-    await Promise.all(ids.map(async (id) => webhookLatency.push((await hooks.arrival(id, "session.authorized").catch(() => Number.NaN)) - sentAt.get(id)!)));
-    const sortedWebhook = webhookLatency.filter(Number.isFinite).sort((a, b) => a - b);
-
-    const steps: Record<string, number[]> = { TransactionNotify: [], "notify→webhook": [], StopCallback: [], "stop→webhook": [], settle: [], "settle→webhook": [] };
-    let failures = 0;
-    const started = performance.now();
-    await pool(SESSIONS, C, async (i) => {
-      const id = crypto.randomUUID();
-      const nayaxId = 4_200_000_000 + round * 10_000_000 + i;
-      const machineId = 72_000_000 + i;
-      try {
-        await post(`http://127.0.0.1:${SIM_PORT}/_sim/authorizations`, JSON.stringify({ nayaxTransactionId: nayaxId, sparkTransactionId: id, siteId: 9000, amount: "30.00" }));
-        let t0 = performance.now();
-        const n = await post(`${gateway}/spark/TransactionNotify`, notifyBody(id, 9000, nayaxId, machineId), spark);
-        steps.TransactionNotify!.push(performance.now() - t0);
-        steps["notify→webhook"]!.push((await hooks.arrival(id, "session.authorized")) - t0);
-        t0 = performance.now();
-        const s = await post(`${gateway}/spark/StopCallback`, JSON.stringify({ StopSiteId: 9000, MachineId: machineId, HwSerial: "0434334921100366", CardLast4Digits: "1234", CardHash: "7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6", SparkTransactionId: id, NayaxTransactionId: nayaxId, CardUid: null, MachineAuTime: "20240205194122328", ServiceStationNumber: "1" }), spark);
-        steps.StopCallback!.push(performance.now() - t0);
-        steps["stop→webhook"]!.push((await hooks.arrival(id, "session.stop_requested")) - t0);
-        t0 = performance.now();
-        const settled = await post(`${gateway}/v1/sessions/${id}/settle`, JSON.stringify({ amount: "12.25" }), auth);
-        steps.settle!.push(performance.now() - t0);
-        steps["settle→webhook"]!.push((await hooks.arrival(id, "session.settled")) - t0);
-        if (n.status !== 200 || s.status !== 200 || settled.status !== 200) failures++;
-      } catch {
-        failures++;
-      }
-    });
-    const seconds = (performance.now() - started) / 1000;
-    const stepStats = Object.fromEntries(
-      Object.entries(steps).map(([name, values]) => {
-        const sorted = values.sort((a, b) => a - b);
-        return [name, { p50Ms: oneDecimal(percentile(sorted, 50)), p99Ms: oneDecimal(percentile(sorted, 99)) }];
-      }),
-    );
-    return {
-      notify,
-      notifyToWebhook: { p50Ms: oneDecimal(percentile(sortedWebhook, 50)), p99Ms: oneDecimal(percentile(sortedWebhook, 99)) },
-      sessions: { count: SESSIONS, failures, sessionsPerSecond: oneDecimal(SESSIONS / seconds), steps: stepStats },
-    };
-  } finally {
-    await stop(child);
+/** Resident memory (MiB) of a process and all its descendants (the gateway: node, wrangler, workerd). */
+function treeMemoryMiB(pid: number): number {
+  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,rss="], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number, number]);
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, parent] of rows) if (tree.has(parent) && !tree.has(p)) (tree.add(p), (grew = true));
   }
+  return Math.round(rows.filter(([p]) => tree.has(p)).reduce((sum, [, , rss]) => sum + rss, 0) / 1024);
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
-
-/**
- * Writes out the files the previous phase left dirty, so the kernel's delayed writeback of one
- * phase (thousands of SQLite files for the gateway) does not land in the next one's measurement.
- */
-function settleDisk(): void {
-  execFileSync("sync");
+async function startGateway(hooks: ReturnType<typeof receiver>) {
+  const stateDir = join(root, "gateway");
+  // Default settings: no LOG_LEVEL, so the per-callback log line is written as in production.
+  const child = start(bin("tsx"), ["scripts/start.ts"], { PORT: String(GATEWAY_PORT), STATE_DIR: stateDir, DEMO_TENANT: "1" }, "gateway.log");
+  const gateway = `http://127.0.0.1:${GATEWAY_PORT}`;
+  await waitFor(`${gateway}/health`);
+  let tenant: DemoTenant | null = null;
+  for (let i = 0; i < 200 && !tenant; i++) {
+    try {
+      tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  if (!tenant) throw new Error("demo tenant was not seeded");
+  const endpoint = await post(`${gateway}/v1/webhook-endpoints`, JSON.stringify({ url: `http://127.0.0.1:${RECEIVER_PORT}/hooks` }), { Authorization: `Bearer ${tenant.apiKey}` });
+  if (endpoint.status !== 201) throw new Error(`webhook endpoint: ${endpoint.text}`);
+  let nayax = 4_100_000_000;
+  const sent = new Map<string, number>();
+  const notify = async (): Promise<boolean> => {
+    const id = crypto.randomUUID();
+    const n = nayax++;
+    sent.set(id, performance.now());
+    const res = await post(`${gateway}/spark/TransactionNotify`, notifyBody(id, 9000, n, 71_000_000 + (n % 500)), { "X-Spark-Secret": tenant!.sparkCallbackSecret });
+    return res.status === 200 && res.text.includes('"Approved"');
+  };
+  // Warm the isolate and its caches.
+  await notify();
+  await hooks.waitAll([...sent.keys()]);
+  return { child, notify, sent };
 }
 
-async function main(): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), "spark-bench-"));
+async function startBaseline() {
+  const child = start(
+    bin("wrangler"),
+    ["dev", "-c", "bench/baseline/wrangler.toml", "--ip", "127.0.0.1", "--port", String(BASELINE_PORT), "--persist-to", join(root, "baseline"), "--inspector-port", "18870", "--show-interactive-dev-session=false", "--log-level", "warn"],
+    { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    "baseline.log",
+  );
+  await waitFor(`http://127.0.0.1:${BASELINE_PORT}/`).catch(() => undefined);
+  let nayax = 4_000_000_000;
+  const notify = async (): Promise<boolean> => {
+    const n = nayax++;
+    const res = await post(`http://127.0.0.1:${BASELINE_PORT}/`, notifyBody(crypto.randomUUID(), 1, n, 71_000_000 + (n % 500)));
+    return res.status === 200;
+  };
+  await notify();
+  return { child, notify };
+}
+
+const machine = () => ({ cpus: cpus().length, cpu: cpus()[0]?.model.trim() ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version });
+const twoDecimals = (n: number) => Math.round(n * 100) / 100;
+
+async function curve(): Promise<void> {
   const hooks = receiver();
   await hooks.listen();
-  const baselines: LoadResult[] = [];
-  const gateways: GatewayResult[] = [];
-  try {
-    for (let round = 0; round < ROUNDS; round++) {
-      console.error(`round ${round + 1}/${ROUNDS}: baseline`);
-      settleDisk();
-      baselines.push(await measureBaseline(join(root, `baseline-${round}`)));
-      console.error(`round ${round + 1}/${ROUNDS}: gateway`);
-      settleDisk();
-      gateways.push(await measureGateway(join(root, `gateway-${round}`), hooks, round));
+  const baseline = await startBaseline();
+  const gateway = await startGateway(hooks);
+  const results: Array<{ concurrency: number; baseline: Side; gateway: Side & { webhookP50Ms: number; webhookP99Ms: number }; ratios: { throughput: number; p99: number } }> = [];
+  for (const c of CONCURRENCY) {
+    const b: Slice[] = [];
+    const g: Slice[] = [];
+    const ids: string[] = [];
+    for (let k = -1; k < SLICES; k++) {
+      execFileSync("sync");
+      const bs = await slice(c, SLICE_MS, baseline.notify);
+      execFileSync("sync");
+      const before = new Set(gateway.sent.keys());
+      const gs = await slice(c, SLICE_MS, gateway.notify);
+      const mine = [...gateway.sent.keys()].filter((id) => !before.has(id));
+      await hooks.waitAll(mine);
+      // The first slice of each side warms it up at this concurrency and is not counted.
+      if (k >= 0) {
+        b.push(bs);
+        g.push(gs);
+        ids.push(...mine);
+      }
     }
-  } finally {
-    hooks.close();
-    stopAll();
-    rmSync(root, { recursive: true, force: true });
+    const webhook = ids
+      .map((id) => (hooks.arrivals.get(id) ?? Number.NaN) - gateway.sent.get(id)!)
+      .filter(Number.isFinite)
+      .sort((x, y) => x - y);
+    const bSide = summarize(b);
+    const gSide = summarize(g);
+    const row = {
+      concurrency: c,
+      baseline: bSide,
+      gateway: { ...gSide, webhookP50Ms: oneDecimal(percentile(webhook, 50)), webhookP99Ms: oneDecimal(percentile(webhook, 99)) },
+      ratios: { throughput: twoDecimals(gSide.requestsPerSecond / bSide.requestsPerSecond), p99: twoDecimals(gSide.p99Ms / bSide.p99Ms) },
+    };
+    results.push(row);
+    console.log(
+      `C=${String(c).padStart(2)}  baseline ${bSide.requestsPerSecond} req/s p50 ${bSide.p50Ms} p99 ${bSide.p99Ms} ms | gateway ${gSide.requestsPerSecond} req/s p50 ${gSide.p50Ms} p99 ${gSide.p99Ms} ms (${gSide.failures} failed), webhook p50 ${row.gateway.webhookP50Ms} ms | ratio throughput ${row.ratios.throughput} p99 ${row.ratios.p99}`,
+    );
   }
-  const pick = (f: (r: LoadResult) => number, rs: LoadResult[]) => median(rs.map(f));
-  const baseline = { requestsPerSecond: pick((r) => r.requestsPerSecond, baselines), p50Ms: pick((r) => r.p50Ms, baselines), p99Ms: pick((r) => r.p99Ms, baselines) };
-  const notifies = gateways.map((g) => g.notify);
-  const gateway = { requestsPerSecond: pick((r) => r.requestsPerSecond, notifies), p50Ms: pick((r) => r.p50Ms, notifies), p99Ms: pick((r) => r.p99Ms, notifies) };
-  const twoDecimals = (n: number) => Math.round(n * 100) / 100;
-  const ratios = {
-    throughput: twoDecimals(gateway.requestsPerSecond / baseline.requestsPerSecond),
-    p50: twoDecimals(gateway.p50Ms / baseline.p50Ms),
-    p99: twoDecimals(gateway.p99Ms / baseline.p99Ms),
-  };
-  // Each round's own ratios too: the rounds run back to back, so they show how much drift there was.
-  const roundRatios = baselines.map((b, i) => ({
-    throughput: twoDecimals(gateways[i]!.notify.requestsPerSecond / b.requestsPerSecond),
-    p99: twoDecimals(gateways[i]!.notify.p99Ms / b.p99Ms),
-  }));
-  const result = {
-    at: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    settings: { N, C, SESSIONS, ROUNDS },
-    baseline: { median: baseline, rounds: baselines },
-    gateway: { notify: gateway, rounds: gateways },
-    ratios,
-    roundRatios,
-    targets: { throughput: ">= 0.8", p99: "<= 1.3" },
-    met: ratios.throughput >= 0.8 && ratios.p99 <= 1.3,
-  };
+  hooks.close();
+  const met = results.filter((r) => TARGETS.at.includes(r.concurrency)).every((r) => r.ratios.throughput >= TARGETS.throughput && r.ratios.p99 <= TARGETS.p99);
+  const result = { at: new Date().toISOString(), machine: machine(), settings: { CONCURRENCY, SLICE_MS, SLICES }, results, targets: TARGETS, met };
   mkdirSync("bench/results", { recursive: true });
   writeFileSync("bench/results/latest.json", JSON.stringify(result, null, 2) + "\n");
-  writeFileSync("bench/results/latest.svg", renderChart(result));
-  const last = gateways[gateways.length - 1]!;
-  console.log(`machine: ${result.machine.cpus} × ${result.machine.cpu}, ${result.machine.memoryGiB} GiB, node ${result.machine.node}; N=${N} C=${C} sessions=${SESSIONS} rounds=${ROUNDS}`);
-  console.log(`baseline  TransactionNotify: ${baseline.requestsPerSecond} req/s, p50 ${baseline.p50Ms} ms, p99 ${baseline.p99Ms} ms`);
-  console.log(`gateway   TransactionNotify: ${gateway.requestsPerSecond} req/s, p50 ${gateway.p50Ms} ms, p99 ${gateway.p99Ms} ms`);
-  console.log(`gateway   callback → webhook received: p50 ${last.notifyToWebhook.p50Ms} ms, p99 ${last.notifyToWebhook.p99Ms} ms`);
-  console.log(`gateway   full sessions: ${last.sessions.sessionsPerSecond}/s, ${last.sessions.failures} failed; steps ${JSON.stringify(last.sessions.steps)}`);
-  console.log(`ratios per round: throughput ${roundRatios.map((r) => r.throughput).join(", ")}; p99 ${roundRatios.map((r) => r.p99).join(", ")}`);
-  console.log(`ratio gateway/baseline: throughput ${ratios.throughput} (target ≥ 0.8), p50 ${ratios.p50}, p99 ${ratios.p99} (target ≤ 1.3) → ${result.met ? "met" : "NOT met"}`);
+  const caption = `TransactionNotify on new sessions, default settings, webhook on — ${result.machine.cpus} × ${result.machine.cpu}, ${result.at}`;
+  writeFileSync(
+    "bench/results/curve.svg",
+    renderCharts(caption, [
+      {
+        title: "Throughput (requests/s)",
+        xLabel: "requests in flight",
+        yLabel: "requests/s",
+        log2X: true,
+        series: [
+          { name: "baseline", color: "#9aa5b1", points: results.map((r) => [r.concurrency, r.baseline.requestsPerSecond]) },
+          { name: "gateway", color: "#f38020", points: results.map((r) => [r.concurrency, r.gateway.requestsPerSecond]) },
+        ],
+      },
+      {
+        title: "p99 latency (ms)",
+        xLabel: "requests in flight",
+        yLabel: "ms",
+        log2X: true,
+        series: [
+          { name: "baseline", color: "#9aa5b1", points: results.map((r) => [r.concurrency, r.baseline.p99Ms]) },
+          { name: "gateway", color: "#f38020", points: results.map((r) => [r.concurrency, r.gateway.p99Ms]) },
+        ],
+      },
+    ]),
+  );
+  console.log(`machine: ${result.machine.cpus} × ${result.machine.cpu}, ${result.machine.memoryGiB} GiB, node ${result.machine.node}`);
+  console.log(`targets at ${TARGETS.at.join(", ")} in flight: throughput ≥ ${TARGETS.throughput}, p99 ≤ ${TARGETS.p99} → ${met ? "met" : "NOT met"}`);
 }
 
-main()
+async function long(): Promise<void> {
+  const hooks = receiver();
+  await hooks.listen();
+  const gateway = await startGateway(hooks);
+  const windows: Array<{ minute: number; requests: number; failures: number; p50Ms: number; p99Ms: number; memoryMiB: number }> = [];
+  const started = performance.now();
+  const endAt = started + MINUTES * 60_000;
+  const inFlight = new Set<Promise<void>>();
+  let current: { latencies: number[]; failures: number } = { latencies: [], failures: 0 };
+  let next = started;
+  let windowEnd = started + 10_000;
+  console.log(`steady ${RATE} requests/s for ${MINUTES} min; memory of the gateway's processes every 10 s`);
+  while (performance.now() < endAt) {
+    const now = performance.now();
+    if (now >= windowEnd) {
+      const sorted = [...current.latencies].sort((a, b) => a - b);
+      const w = { minute: oneDecimal((windowEnd - started) / 60_000), requests: sorted.length, failures: current.failures, p50Ms: oneDecimal(percentile(sorted, 50)), p99Ms: oneDecimal(percentile(sorted, 99)), memoryMiB: treeMemoryMiB(gateway.child.pid!) };
+      windows.push(w);
+      console.log(`${w.minute.toFixed(1)} min: ${w.requests} requests, ${w.failures} failed, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, memory ${w.memoryMiB} MiB`);
+      current = { latencies: [], failures: 0 };
+      windowEnd += 10_000;
+    }
+    if (now >= next) {
+      const bucket = current;
+      const t0 = performance.now();
+      const request = gateway
+        .notify()
+        .catch(() => false)
+        .then((ok) => {
+          bucket.latencies.push(performance.now() - t0);
+          if (!ok) bucket.failures++;
+        })
+        .finally(() => inFlight.delete(request));
+      inFlight.add(request);
+      next += 1000 / RATE;
+    } else {
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(next, windowEnd) - now)));
+    }
+  }
+  await Promise.all(inFlight);
+  hooks.close();
+  const result = { at: new Date().toISOString(), machine: machine(), settings: { RATE, MINUTES }, windows };
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync("bench/results/long.json", JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(
+    "bench/results/long.svg",
+    renderCharts(`${RATE} TransactionNotify/s on new sessions for ${MINUTES} min, default settings, webhook on — ${result.machine.cpus} × ${result.machine.cpu}, ${result.at}`, [
+      { title: "Memory of the gateway's processes (MiB)", xLabel: "minutes", yLabel: "MiB", series: [{ name: "RSS", color: "#f38020", points: windows.map((w) => [w.minute, w.memoryMiB]) }] },
+      {
+        title: "Latency per 10 s (ms)",
+        xLabel: "minutes",
+        yLabel: "ms",
+        series: [
+          { name: "p50", color: "#9aa5b1", points: windows.map((w) => [w.minute, w.p50Ms]) },
+          { name: "p99", color: "#f38020", points: windows.map((w) => [w.minute, w.p99Ms]) },
+        ],
+      },
+    ]),
+  );
+}
+
+(LONG ? long() : curve())
   .then(() => process.exit(0))
   .catch((error: unknown) => {
     console.error(error);
