@@ -14,7 +14,7 @@ import { moneyOf } from "../lib/money";
 import { OPEN_STATUSES } from "./model";
 import { beginOcpi, decideOcpi, ocpiInProgress, ocpiTick, ocpiWakeTimes, wantStop } from "./ocpi-flow";
 import type { OcpiCommand } from "./ocpi-flow";
-import type { Authorization, DecisionView, EventType, ExternalRequest, OcpiTarget, Flow, OperationKind, OperationRecord, SessionRecord, SessionStatus, SparkFailure } from "./model";
+import type { Authorization, DecisionView, EventType, ExternalRequest, OcpiTarget, Settlement, Flow, OperationKind, OperationRecord, SessionRecord, SessionStatus, SparkFailure } from "./model";
 
 /** How the rules read time: the settings they depend on, all in milliseconds. */
 export interface RulesConfig {
@@ -46,22 +46,12 @@ export type Availability = "available" | "busy" | "out_of_service";
 
 /** What Spark answered to an operation, as the session records it. */
 export type Outcome =
-  | { kind: "approved"; settlement?: SettlementFacts; currency?: string | null }
+  | { kind: "approved"; settlement?: Settlement; currency?: string | null }
   | { kind: "declined"; failure: SparkFailure }
   | { kind: "unknown"; failure: SparkFailure }
   /** Nothing reached Spark (its credentials could not be read, the request could not be built). */
   | { kind: "not_sent"; failure: SparkFailure };
 
-/** Settlement details from Spark's answer. */
-export interface SettlementFacts {
-  amount: string | null;
-  currency: string | null;
-  currencyNumeric: string | null;
-  authCode: string | null;
-  nayaxRrn: string | null;
-  fiscalRrn: string | null;
-  settledAt: string | null;
-}
 
 export type Command =
   | { type: "start_session"; tenantId: string; sessionId: string; hwSerial: string; machineId: number; cipher: string }
@@ -423,8 +413,8 @@ function external(record: SessionRecord | null, cmd: Extract<Command, { type: "e
       return unchanged(record, refused(409, "operation_in_doubt", `a ${op.kind} of NayaxTransactionId ${cmd.request.nayaxTransactionId} is ${op.state}; only the same request may be repeated`));
     }
     if (record.status === "review_required") return unchanged(record, refused(409, "review_required", "the transaction awaits review: resolve it first"));
-    // Refused before: a new request may try again; anything that went through is final.
-    if (record.status !== "declined") {
+    // Refused before, or resolved as not settled: a new request may try again; anything that went through is final.
+    if (record.status !== "declined" && record.status !== "authorized") {
       return unchanged(record, refused(409, `already_${record.status}`, `NayaxTransactionId ${cmd.request.nayaxTransactionId} was already ${record.status} through this API`));
     }
   }

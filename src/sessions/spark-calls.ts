@@ -152,9 +152,12 @@ export function classify(error: unknown, method: string): Outcome {
     case "unauthorized":
       return { kind: "declined", failure };
     case "timeout":
-    case "unreachable":
       return { kind: "unknown", failure };
+    case "unreachable":
+      // DNS, a refused connection, a failed TLS handshake: nothing reached Spark, so nothing can have moved.
+      return error.notSent ? { kind: "not_sent", failure } : { kind: "unknown", failure };
     case "bad_response": {
+      if (error.notSent) return { kind: "not_sent", failure };
       // Spark's own refusal code, or a 4xx, is a refusal; a 5xx without Spark's verdict, or a 2xx we cannot read, may hide an approval.
       const refused = error.code !== null || (error.httpStatus !== null && error.httpStatus >= 400 && error.httpStatus < 500);
       return refused ? { kind: "declined", failure } : { kind: "unknown", failure };

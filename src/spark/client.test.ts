@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { openCipher } from "./cipher";
+import { classify } from "../sessions/spark-calls";
 import { SparkClient, SparkError } from "./client";
 import type { SparkCredentials } from "./client";
 import { cipherTime } from "./time";
@@ -414,5 +415,35 @@ describe("what a failed call says (the tenant reads it in error.spark.descriptio
       description: "request failed: DNS lookup failed for spark-qa.example",
     });
     expect(error).not.toHaveBeenCalled();
+  });
+});
+
+describe("whether a failed call can have reached Spark (CONTRACT §8: only then is its outcome unknown)", () => {
+  const settle = (c: SparkClient) => c.settle({ sparkTransactionId: ID, nayaxTransactionId: 1, siteId: 2, terminal: SERIAL, amount: 100n });
+  const failing = (message: string) => (async () => {
+    throw new Error(message);
+  }) as unknown as typeof fetch;
+  afterEach(() => vi.restoreAllMocks());
+
+  it("DNS, a refused connection, a failed TLS handshake and Cloudflare's 530/525: surely not sent", async () => {
+    for (const [message, reachable] of [["internal error; reference = x", false], ["internal error; reference = x", true], ["Network connection lost.", false]] as const) {
+      const error = await sparkError(settle(client({ fetcher: failing(message), probe: async () => reachable })));
+      expect(error.notSent, error.description).toBe(true);
+      expect(classify(error, "Settlement").kind).toBe("not_sent");
+    }
+    spyFetch(() => new Response("error code: 1016", { status: 530 }));
+    const edge = await sparkError(settle(client()));
+    expect(edge.notSent).toBe(true);
+    expect(classify(edge, "Settlement").kind).toBe("not_sent");
+  });
+
+  it("a reset, a timeout, a 5xx without Spark's verdict: the outcome is unknown", async () => {
+    const reset = await sparkError(settle(client({ fetcher: failing("Network connection lost."), probe: async () => true })));
+    expect(reset.notSent).toBe(false);
+    expect(classify(reset, "Settlement").kind).toBe("unknown");
+    const undecided = await sparkError(settle(client({ fetcher: failing("Network connection lost."), probe: async () => null })));
+    expect(classify(undecided, "Settlement").kind).toBe("unknown");
+    spyFetch(() => new Response("upstream error", { status: 502 }));
+    expect(classify(await sparkError(settle(client())), "Settlement").kind).toBe("unknown");
   });
 });

@@ -47,6 +47,9 @@ export const MAX_TRANSACTION_TIMEOUT_SECONDS = 32_767;
 /** How much of an unexpected answer body goes into an error description; enough to recognise it, small enough to log. */
 const MAX_QUOTED_BODY = 200;
 
+/** Connection failures after which the request surely never reached Spark: it can be sent again, or another one. */
+const NOT_SENT = /^(DNS lookup failed for|connection refused by|TLS handshake with)/;
+
 /** How long the TCP probe that tells DNS from TLS and refused from reset may take; it runs only after a failure. */
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -82,6 +85,8 @@ export class SparkError extends Error {
   readonly description: string;
   /** HTTP status of Spark's answer, when there was one. */
   readonly httpStatus: number | null;
+  /** The request surely never reached Spark (the name did not resolve, the connection was refused, TLS failed). */
+  readonly notSent: boolean;
 
   constructor(args: {
     kind: SparkErrorKind;
@@ -90,6 +95,7 @@ export class SparkError extends Error {
     code?: number | null;
     httpStatus?: number | null;
     cause?: unknown;
+    notSent?: boolean;
   }) {
     const code = args.code ?? null;
     super(`Spark ${args.method} ${args.kind}${code === null ? "" : ` (code ${code})`}: ${args.description}`, { cause: args.cause });
@@ -98,6 +104,7 @@ export class SparkError extends Error {
     this.code = code;
     this.description = args.description;
     this.httpStatus = args.httpStatus ?? null;
+    this.notSent = args.notSent ?? false;
   }
 }
 
@@ -455,12 +462,15 @@ export class SparkClient {
       });
     }
     if (status < 200 || status > 299) {
+      const edge = edgeFailure(status, text, this.#baseUrl);
       throw new SparkError({
         kind: "bad_response",
         method,
         httpStatus: status,
         code: sparkStatus?.ErrorCode ?? null,
-        description: sparkStatus?.ErrorDescription || `HTTP ${status}${edgeFailure(status, text, this.#baseUrl)}${quote(text)}`,
+        description: sparkStatus?.ErrorDescription || `HTTP ${status}${edge}${quote(text)}`,
+        // Cloudflare could not reach Spark at all: the request never got there.
+        notSent: edge !== "",
       });
     }
     if (raw === undefined) {
@@ -503,7 +513,8 @@ export class SparkClient {
       try {
         response = await this.#fetcher(url, { ...init, signal: controller.signal });
       } catch (error) {
-        throw new SparkError({ kind: "unreachable", method, description: `request failed: ${await this.#connectionFailure(error, url)}`, cause: error });
+        const failure = await this.#connectionFailure(error, url);
+        throw new SparkError({ kind: "unreachable", method, description: `request failed: ${failure}`, cause: error, notSent: NOT_SENT.test(failure) });
       }
       try {
         return { status: response.status, text: await response.text() };

@@ -9,10 +9,12 @@ import { randomId } from "../lib/crypto";
 import { TtlCache } from "../lib/cache";
 import type { EventType } from "../sessions/model";
 import { maskHeaders, openHeaders, sealHeaders } from "./headers";
+import { SECRET_ROTATION_OVERLAP_MS, live, rotated } from "../lib/rotating-secrets";
+import type { RotatingSecret } from "../lib/rotating-secrets";
 import { generateWebhookSecret } from "./signing";
 
 /** After a rotation the previous secret keeps signing this long, so receivers can switch without losing events. */
-export const SECRET_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+export { SECRET_ROTATION_OVERLAP_MS };
 /** Session objects re-read a tenant's endpoints this often: bounds how late a new endpoint starts receiving. */
 export const ENDPOINT_CACHE_TTL_MS = 10_000;
 
@@ -34,10 +36,7 @@ export interface DeliveryEndpoint extends EndpointView {
   secrets: string[];
 }
 
-interface SealedSecret {
-  secret: string;
-  expiresAt: number | null;
-}
+type SealedSecret = RotatingSecret;
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 type Row = EndpointRow;
@@ -109,12 +108,8 @@ export async function getEndpoint(db: Database, tenantId: string, id: string): P
 /** Replaces the signing secret; the old one keeps signing for {@link SECRET_ROTATION_OVERLAP_MS}. */
 export async function rotateEndpointSecret(db: Database, sealer: Sealer, row: Row): Promise<string> {
   const now = Date.now();
-  const current = (JSON.parse(await sealer.open(row.secrets)) as SealedSecret[]).filter((s) => s.expiresAt === null || s.expiresAt > now);
   const secret = generateWebhookSecret();
-  const next: SealedSecret[] = [
-    { secret, expiresAt: null },
-    ...current.map((s) => ({ secret: s.secret, expiresAt: s.expiresAt ?? now + SECRET_ROTATION_OVERLAP_MS })),
-  ];
+  const next = rotated(JSON.parse(await sealer.open(row.secrets)) as SealedSecret[], secret, now);
   await db
     .update(webhookEndpoints)
     .set({ secrets: await sealer.seal(JSON.stringify(next)), updatedAt: now })
@@ -141,9 +136,7 @@ export async function deliveryEndpoints(db: Database, sealer: Sealer, tenantId: 
         headers: await openHeaders(sealer, row.headers),
         tenantId,
         createdAtMs: row.createdAt,
-        secrets: (JSON.parse(await sealer.open(row.secrets)) as SealedSecret[])
-          .filter((s) => s.expiresAt === null || s.expiresAt > now)
-          .map((s) => s.secret),
+        secrets: live(JSON.parse(await sealer.open(row.secrets)) as SealedSecret[], now).map((s) => s.secret),
       })),
     );
   });
