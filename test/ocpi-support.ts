@@ -51,12 +51,14 @@ let nextSim = 1;
 function install(): void {
   if (installed) return;
   installed = true;
-  const realFetch = globalThis.fetch.bind(globalThis);
+  // Another interception already in place (the Spark simulator's) keeps handling what is not a CPO's.
+  const current = globalThis.fetch;
+  const previous = vi.isMockFunction(current) ? (current.getMockImplementation() ?? current.bind(globalThis)) : current.bind(globalThis);
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
     const sim = simulators.find((s) => request.url.startsWith(s.baseUrl + "/"));
     if (sim) return sim.handle(request);
-    return realFetch(request);
+    return previous(request);
   });
 }
 

@@ -6,6 +6,7 @@
 import { and, eq, inArray, isNull, lt, ne, or } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { ocpiConnections, ocpiTokens, tenants } from "../db/schema";
+import { forgetConnection } from "./target";
 import { sha256Hex, toBase64 } from "../lib/crypto";
 import type { CpoParty, EmspIdentity, Endpoint, OcpiVersion, Party } from "./model";
 import { tokenCandidates } from "./token";
@@ -224,6 +225,8 @@ export async function acquireLock(db: Database, tenantId: string): Promise<boole
 
 export async function releaseLock(db: Database, tenantId: string): Promise<void> {
   await db.update(ocpiConnections).set({ lockedUntil: null }).where(eq(ocpiConnections.tenantId, tenantId));
+  // Whatever the operation changed counts from the next callback in this isolate.
+  forgetConnection(tenantId);
 }
 
 /** Runs `work` holding the tenant's lease; `busy` is called instead when another operation holds it. */

@@ -3,6 +3,7 @@
  * command result that was accepted and changed something, resolved to the gateway session it
  * belongs to. camelCase, exact decimal strings, ISO times in UTC.
  */
+import { sessionStub } from "../sessions/stub";
 import type { CommandKind, CommandResult, Cost, OcpiVersion, Party, SessionInfo } from "./model";
 
 /** A CPO Session as it now stands (after a PUT, or a PATCH merged into what the gateway held). */
@@ -50,10 +51,7 @@ export interface CommandResultFact {
 
 export type OcpiFact = SessionFact | CdrFact | CommandResultFact;
 
-/**
- * Hands a fact to the gateway session it belongs to. The payment flow (§7.6) lives in the
- * session object; until it is wired here, facts are resolved and recorded on the OCPI side only.
- */
-export async function forwardFact(_env: Env, _gatewaySessionId: string, _fact: OcpiFact): Promise<void> {
-  return;
+/** Hands a fact to the session object it belongs to, where the payment flow (§7.6) applies it. */
+export async function forwardFact(env: Env, gatewaySessionId: string, fact: OcpiFact): Promise<void> {
+  await sessionStub(env, gatewaySessionId).ocpiFact(fact);
 }

@@ -90,6 +90,12 @@ const RemoteStartInput = z
     timeoutSeconds: z.number().int().min(1).max(MAX_TRANSACTION_TIMEOUT_SECONDS).default(60),
     display: z.string().max(512).optional().openapi({ description: "PosDisplay text shown on the terminal." }),
     mode: z.enum(["pre_authorization", "pre_selection"]).default("pre_authorization"),
+    serviceStationNumber: z
+      .string()
+      .min(1)
+      .max(32)
+      .optional()
+      .openapi({ description: "The station (service point) to charge at. When it is mapped to an EVSE of your OCPI connection, charging starts over OCPI once the card is authorized." }),
   })
   .openapi("RemoteStartInput");
 
@@ -211,6 +217,7 @@ sessionRoutes
       timeoutSeconds: input.timeoutSeconds,
       display: input.display ?? null,
       paymentMode: input.mode,
+      serviceStationNumber: input.serviceStationNumber ?? null,
     });
     const { status, body } = answer(result as unknown as OperationResult);
     return c.json(body, status as Answered as 201);

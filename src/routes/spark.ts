@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { database } from "../db/client";
 import { deciderFor } from "../decisions/endpoint";
+import { ocpiTarget } from "../ocpi/target";
 import type { Database } from "../db/client";
 import { sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
@@ -105,8 +106,10 @@ const handlers: { [M in CallbackMethod]: Handler<M> } = {
       stationState(call.db, tenantId, cb.terminal.machineId, cb.terminal.serviceStationNumber),
       deciderFor(call.db, sealerFor(call.env.ENCRYPTION_KEY), tenantId),
     ]);
+    // Only a station mapped to an EVSE reads (cached) whether the tenant is connected over OCPI.
+    const ocpi = await ocpiTarget(call.db, tenantId, station?.ocpi ?? null);
     const { reply, session } = unwrap(
-      await sessionStub(call.env, cb.sessionId).notify({ tenantId, sessionId: cb.sessionId, authorization: cb.authorization, availability: station?.availability ?? null, decider }),
+      await sessionStub(call.env, cb.sessionId).notify({ tenantId, sessionId: cb.sessionId, authorization: cb.authorization, availability: station?.availability ?? null, decider, ocpi }),
       cb.sessionId,
     );
     const { approved, message } = approvedOf(reply);

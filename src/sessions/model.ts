@@ -71,11 +71,16 @@ export interface DecisionView {
   durationMs: number;
 }
 
+/** Why an OCPI-driven session needs a person to look at it (CONTRACT §7.6, "Review"). */
+export type OcpiReviewReason = "late_session" | "cdr_above_authorized" | "extra_cdr" | "credit_cdr" | "cdr_missing" | "currency_mismatch";
+/** Why an OCPI-driven session was cancelled (CONTRACT §7.6). */
+export type OcpiCancelReason = "start_rejected" | "start_failed" | "no_session" | "session_invalid" | "zero_amount";
+
 /** One OCPI command as the session shows it (CONTRACT §7.8). */
 export interface OcpiCommandView {
   sentAt: string | null;
   /** Stop only: what triggered it. */
-  reason?: "card" | "cost_cap" | "late_session";
+  reason?: OcpiStopReason;
   /** The CPO's answer to the command, or "ERROR" when it was not a 1000 envelope; null until it answered. */
   response: string | null;
   /** The command result the CPO posted later; null until it came. */
@@ -91,7 +96,8 @@ export interface OcpiView {
   locationId: string;
   evseUid: string;
   connectorId: string | null;
-  tokenUid: string;
+  /** The one-time token minted for this session; null until START_SESSION is about to go. */
+  tokenUid: string | null;
   start: OcpiCommandView | null;
   stop: OcpiCommandView | null;
   sessionId: string | null;
@@ -102,8 +108,51 @@ export interface OcpiView {
   endedAt: string | null;
   cdrId: string | null;
   charge: string | null;
-  cancelReason: string | null;
-  reviewReasons: string[];
+  cancelReason: OcpiCancelReason | null;
+  reviewReasons: OcpiReviewReason[];
+}
+
+export type OcpiStopReason = "card" | "cost_cap" | "late_session";
+
+/** A party of OCPI: country code and party id. */
+export interface OcpiParty {
+  countryCode: string;
+  partyId: string;
+}
+
+/** Where an OCPI-driven session charges: the station's mapping to an EVSE (CONTRACT §7.5). */
+export interface OcpiTarget {
+  version: "2.1.1" | "2.2.1";
+  locationId: string;
+  evseUid: string;
+  connectorId: string | null;
+  countryCode: string | null;
+  partyId: string | null;
+}
+
+/** What the payment flow over OCPI keeps besides what tenants see (CONTRACT §7.6). Times are Unix ms. */
+export interface OcpiRun {
+  /** When START_SESSION is to be sent (again); null once sent for good. */
+  startDueAt: number | null;
+  startSends: number;
+  startCommandId: string | null;
+  /** START_SESSION's first send + OCPI_START_WINDOW_SECONDS: no Session by then cancels. */
+  startWindowEndsAt: number | null;
+  /** A result other than ACCEPTED + OCPI_RESULT_GRACE_SECONDS: no Session by then cancels. */
+  resultGraceEndsAt: number | null;
+  /** The 2.2.1 `timeout` the CPO gave with its answer, recorded only. */
+  startTimeoutSeconds: number | null;
+  /** A STOP_SESSION to send as soon as the CPO Session is known, and why. */
+  stopWanted: OcpiStopReason | null;
+  stopCommandId: string | null;
+  /** The CPO party that owns the Session (STOP_SESSION goes to it). */
+  sessionParty: OcpiParty | null;
+  /** The correlation id of the CPO request that brought the Session, for a STOP_SESSION sent in answer. */
+  correlationId: string | null;
+  chargingAnnounced: boolean;
+  completedAnnounced: boolean;
+  /** COMPLETED + OCPI_CDR_WAIT_SECONDS: no CDR by then needs review. */
+  cdrDueBy: number | null;
 }
 
 /** The calls to Spark that move or hold money (CONTRACT §8). */
@@ -218,6 +267,8 @@ export interface SessionRecord extends Omit<SessionView, "operation"> {
   expiresAt: number | null;
   /** External transactions: the request being (or last) sent. */
   external: ExternalRequest | null;
+  /** OCPI-driven sessions: what the flow keeps besides `ocpi`. */
+  ocpiRun: OcpiRun | null;
 }
 
 export function viewOf(record: SessionRecord): SessionView {
@@ -232,6 +283,7 @@ export function viewOf(record: SessionRecord): SessionView {
     startCipher: _c,
     expiresAt: _e,
     external: _x,
+    ocpiRun: _r,
     ...view
   } = record;
   return { ...view, operation: pending ? operationView(pending) : null };

@@ -14,6 +14,9 @@ const config: RulesConfig = {
   resendScheduleMs: [10_000, 60_000],
   resendHorizonMs: 172_800_000,
   jitter: (ms) => ms,
+  ocpiStartWindowMs: 180_000,
+  ocpiResultGraceMs: 15_000,
+  ocpiCdrWaitMs: 3_600_000,
 };
 const TENANT = "ten_a";
 const ID = "12c7cec2-c690-4425-9a1f-db0db60e2d8c";

@@ -12,7 +12,9 @@
 import { timingSafeEqualText } from "../lib/crypto";
 import { moneyOf } from "../lib/money";
 import { OPEN_STATUSES } from "./model";
-import type { Authorization, DecisionView, EventType, ExternalRequest, Flow, OperationKind, OperationRecord, SessionRecord, SessionStatus, SparkFailure } from "./model";
+import { beginOcpi, decideOcpi, ocpiInProgress, ocpiTick, ocpiWakeTimes, wantStop } from "./ocpi-flow";
+import type { OcpiCommand } from "./ocpi-flow";
+import type { Authorization, DecisionView, EventType, ExternalRequest, OcpiTarget, Flow, OperationKind, OperationRecord, SessionRecord, SessionStatus, SparkFailure } from "./model";
 
 /** How the rules read time: the settings they depend on, all in milliseconds. */
 export interface RulesConfig {
@@ -26,7 +28,16 @@ export interface RulesConfig {
   resendHorizonMs: number;
   /** Spreads a delay (±20 % in production, identity in tests). */
   jitter(ms: number): number;
+  /** OCPI (§7.1): how long after START_SESSION its Session may take to appear. */
+  ocpiStartWindowMs: number;
+  /** … after a command result other than ACCEPTED. */
+  ocpiResultGraceMs: number;
+  /** … and how long after COMPLETED the CDR may take before the session needs review. */
+  ocpiCdrWaitMs: number;
 }
+
+/** The tenant's settle and cancel while the OCPI side still runs (CONTRACT §7.6). */
+const OCPI_IN_PROGRESS = "charging over OCPI is in progress: the gateway settles from the CPO's CDR";
 
 /** Remote Start sessions that Spark never calls back for end this long after their own `timeoutSeconds`. */
 export const REMOTE_START_GRACE_MS = 60_000;
@@ -64,6 +75,8 @@ export type Command =
       askDecision?: boolean;
       /** What the decision endpoint (or its fallback) said, once asked. */
       decision?: DecisionView;
+      /** The station is mapped to an EVSE of the tenant's connected CPO: an approval starts charging over OCPI. */
+      ocpi?: OcpiTarget | null;
     }
   | {
       type: "authorization_result";
@@ -72,12 +85,13 @@ export type Command =
       authorization: Authorization | null;
       currency: string | null;
       decline: { code: number | null; description: string | null } | null;
+      ocpi?: OcpiTarget | null;
     }
   | { type: "decline"; tenantId: string; decline: { code: number | null; description: string | null } }
   | { type: "timeout"; tenantId: string }
   | { type: "stop"; tenantId: string; cardHash: string | null; stopSiteId: number }
-  | { type: "settle"; tenantId: string; operationId: string; amount: string; receiptJson: string | null; idempotencyKey: string | null }
-  | { type: "cancel"; tenantId: string; operationId: string; reasonCode: number; reasonText: string | null; idempotencyKey: string | null }
+  | { type: "settle"; tenantId: string; operationId: string; amount: string; receiptJson: string | null; idempotencyKey: string | null; ocpiConnected?: boolean }
+  | { type: "cancel"; tenantId: string; operationId: string; reasonCode: number; reasonText: string | null; idempotencyKey: string | null; ocpiConnected?: boolean }
   | {
       type: "remote_start";
       tenantId: string;
@@ -87,6 +101,8 @@ export type Command =
       amount: string;
       timeoutSeconds: number;
       paymentMode: "pre_authorization" | "pre_selection";
+      /** The station, when the tenant named one (an OCPI-mapped station starts charging over OCPI once authorized). */
+      serviceStationNumber?: string | null;
     }
   /** ExternalSettlement / ExternalCancel of a transaction authorized outside Spark's flows (§9). */
   | { type: "external"; tenantId: string; sessionId: string; operationId: string; kind: "external_settle" | "external_cancel"; request: ExternalRequest }
@@ -95,7 +111,8 @@ export type Command =
   | { type: "outcome"; operationId: string; outcome: Outcome }
   | { type: "resolve"; tenantId: string; outcome: "settled" | "not_settled"; note: string | null }
   /** Time passed: deadlines, timeouts, the overdue flag. */
-  | { type: "tick" };
+  | { type: "tick" }
+  | OcpiCommand;
 
 /** Why a command is refused; `status` is the HTTP status the caller gets. */
 export interface Refusal {
@@ -166,6 +183,10 @@ export function decide(record: SessionRecord | null, command: Command, now: numb
       return resolve(record, command);
     case "tick":
       return tick(record, now, config);
+    case "ocpi_sending":
+    case "ocpi_answer":
+    case "ocpi_fact":
+      return decideOcpi(record, command, now, config);
   }
 }
 
@@ -183,6 +204,7 @@ export function wakeAt(record: SessionRecord | null, config: RulesConfig): numbe
     if (op.nextAttemptAt !== null) times.push(op.nextAttemptAt);
     times.push(op.deadlineAt);
   }
+  times.push(...ocpiWakeTimes(record));
   return times.length > 0 ? Math.min(...times) : null;
 }
 
@@ -236,6 +258,7 @@ function notify(record: SessionRecord | null, cmd: Extract<Command, { type: "not
     next.status = "authorized";
     next.verdict = { approved: true, message: decision?.message ?? "Session will begin immediately." };
     markAuthorized(next, now, config);
+    if (cmd.ocpi) beginOcpi(next, cmd.ocpi, now);
   }
   return { next, events: [approved ? "session.authorized" : "session.declined"], reply: verdictOf(next) };
 }
@@ -262,6 +285,7 @@ function authorizationResult(record: SessionRecord | null, cmd: Extract<Command,
     next.status = "authorized";
     next.verdict = { approved: true, message: "Approved" };
     markAuthorized(next, now, config);
+    if (cmd.ocpi) beginOcpi(next, cmd.ocpi, now);
   } else {
     next.status = "declined";
     next.decline = cmd.decline;
@@ -300,12 +324,18 @@ function stop(record: SessionRecord | null, cmd: Extract<Command, { type: "stop"
   if (record.tenantId !== cmd.tenantId) return unchanged(record, refused(401, "wrong_tenant", "session belongs to another tenant"));
   const declined = (message: string) => unchanged(record, { kind: "stopped", approved: false, message });
   if (cmd.cardHash && record.card?.hash && !timingSafeEqualText(cmd.cardHash.toLowerCase(), record.card.hash.toLowerCase())) return declined("Card does not match the session");
-  if (record.status === "stop_requested") return unchanged(record, { kind: "stopped", approved: true, message: "No Errors" });
+  const approved: Reply = { kind: "stopped", approved: true, message: "No Errors" };
+  if (record.status === "stop_requested") {
+    // Approved again, no new event; over OCPI a STOP_SESSION that was not ACCEPTED goes again.
+    const next = structuredClone(record);
+    return wantStop(next, "card") ? { next, events: [], reply: approved } : unchanged(record, approved);
+  }
   if (record.status !== "authorized") return declined(record.status === "awaiting_card" ? "Session is not authorized" : "Session already ended");
   const next = structuredClone(record);
   next.status = "stop_requested";
   next.stopSiteId = cmd.stopSiteId;
-  return { next, events: ["session.stop_requested"], reply: { kind: "stopped", approved: true, message: "No Errors" } };
+  wantStop(next, "card");
+  return { next, events: ["session.stop_requested"], reply: approved };
 }
 
 // ------------------------------------------------------------------ operations (§8)
@@ -318,6 +348,7 @@ function settle(record: SessionRecord | null, cmd: Extract<Command, { type: "set
     return unchanged(record, refused(409, "operation_in_doubt", `a ${op.kind} of this session is ${op.state}; only the same request (amount ${op.amount}) may be repeated`));
   }
   if (record.status === "review_required") return unchanged(record, refused(409, "review_required", "the session awaits review: resolve it first"));
+  if (ocpiInProgress(record, cmd.ocpiConnected ?? true)) return unchanged(record, refused(409, "ocpi_in_progress", OCPI_IN_PROGRESS));
   if (record.status === "settled") {
     if (record.settleRequest?.amount === cmd.amount) return unchanged(record, { kind: "session", status: 200 });
     return unchanged(record, refused(409, "already_settled", `session is already settled for ${record.settleRequest?.amount ?? record.settledAmount}`));
@@ -345,6 +376,7 @@ function cancel(record: SessionRecord | null, cmd: Extract<Command, { type: "can
     return unchanged(record, refused(409, "operation_in_doubt", `a ${op.kind} of this session is ${op.state}; it cannot be cancelled meanwhile`));
   }
   if (record.status === "review_required") return unchanged(record, refused(409, "review_required", "the session awaits review: resolve it first"));
+  if (ocpiInProgress(record, cmd.ocpiConnected ?? true)) return unchanged(record, refused(409, "ocpi_in_progress", OCPI_IN_PROGRESS));
   if (record.status === "cancelled") return unchanged(record, { kind: "session", status: 200 });
   if (!OPEN_STATUSES.includes(record.status)) return unchanged(record, refused(409, "not_cancellable", `session is ${record.status}`));
   const next = structuredClone(record);
@@ -360,6 +392,7 @@ function remoteStart(record: SessionRecord | null, cmd: Extract<Command, { type:
   const next = blankRecord(cmd.tenantId, cmd.sessionId, "remote_start", now);
   next.terminal = cmd.terminal;
   next.paymentMode = cmd.paymentMode;
+  next.serviceStationNumber = cmd.serviceStationNumber ?? null;
   if ("hwSerial" in cmd.terminal) next.hwSerial = cmd.terminal.hwSerial;
   else next.machineId = cmd.terminal.machineId;
   // Spark's callbacks for it may come whatever happens to this request; without any, it ends here.
@@ -530,6 +563,8 @@ function resolve(record: SessionRecord | null, cmd: Extract<Command, { type: "re
 
 function tick(record: SessionRecord | null, now: number, config: RulesConfig): Transition {
   if (!record) return unchanged(record, { kind: "none" });
+  const ocpi = ocpiTick(record, now, config);
+  if (ocpi) return ocpi;
   if (record.status === "awaiting_card") {
     const expired =
       (record.flow === "device_start" && Date.parse(record.createdAt) + config.awaitingCardTtlMs <= now) ||
@@ -574,7 +609,7 @@ function resendDelay(config: RulesConfig, attempts: number): number {
   return schedule[Math.min(attempts - 1, schedule.length - 1)] ?? 60_000;
 }
 
-function newOperation(
+export function newOperation(
   id: string,
   kind: OperationKind,
   amount: string | null,
@@ -678,5 +713,6 @@ export function blankRecord(tenantId: string, id: string, flow: Flow, now: numbe
     startCipher: null,
     expiresAt: null,
     external: null,
+    ocpiRun: null,
   };
 }

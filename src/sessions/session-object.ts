@@ -7,6 +7,11 @@ import { log } from "../lib/log";
 import { SerialQueue } from "../lib/serial";
 import { tableExists } from "../lib/storage";
 import { askDecision } from "../decisions/ask";
+import { buildStartSessionBody, buildStopSessionBody, mintTokenUid, prepareCommand, sendCommand } from "../ocpi/commands";
+import type { OcpiFact } from "../ocpi/facts";
+import { DEFAULT_OCPI_SETTINGS, getOcpiSettings } from "../ocpi/settings";
+import { connectedVersion, ocpiTarget } from "../ocpi/target";
+import { stationState } from "../tenants/lookup";
 import type { Decider } from "../decisions/endpoint";
 import { DISPATCH_SCHEMA, Dispatcher } from "../webhooks/dispatcher";
 import type { DeliveryView, ResendRequest } from "../webhooks/dispatcher";
@@ -17,7 +22,8 @@ import type { EventBody } from "./events";
 import { machineIndex } from "./machine-index";
 import type { IndexEntry } from "./machine-index";
 import { ENDED_STATUSES, OPEN_STATUSES, viewOf } from "./model";
-import type { EventType, ExternalRequest, SessionRecord, SessionView } from "./model";
+import type { EventType, ExternalRequest, OcpiTarget, SessionRecord, SessionView } from "./model";
+import { ocpiAction } from "./ocpi-flow";
 import { IdempotencyKeys } from "./idempotency";
 import { eventInsert, sessionUpsert } from "./projection";
 import { blankRecord, decide, resendDue, wakeAt } from "./rules";
@@ -130,7 +136,7 @@ export class SessionObject extends DurableObject<Env> {
    * repeat meanwhile waits for that answer rather than asking again). The stop index knows the
    * authorization before Spark gets the answer.
    */
-  async notify(cmd: Omit<Extract<Command, { type: "notify" }>, "type" | "askDecision" | "decision"> & { decider: Decider | null }): Promise<CallbackAnswer> {
+  async notify(cmd: Omit<Extract<Command, { type: "notify" }>, "type" | "askDecision" | "decision"> & { decider: Decider | null; ocpi: OcpiTarget | null }): Promise<CallbackAnswer> {
     const { decider, ...notify } = cmd;
     while (this.deciding) await this.deciding.catch(() => undefined);
     let answer = this.callback({ type: "notify", ...notify, askDecision: decider !== null });
@@ -149,11 +155,28 @@ export class SessionObject extends DurableObject<Env> {
     return answer;
   }
 
-  /** TransactionCallback: the Remote Start authorization result. */
-  async authorizationResult(cmd: Omit<Extract<Command, { type: "authorization_result" }>, "type">): Promise<CallbackAnswer> {
-    const answer = this.callback({ type: "authorization_result", ...cmd });
+  /**
+   * TransactionCallback: the Remote Start authorization result. A Remote Start that named its
+   * station charges over OCPI once approved when that station is mapped (§7.6).
+   */
+  async authorizationResult(cmd: Omit<Extract<Command, { type: "authorization_result" }>, "type" | "ocpi">): Promise<CallbackAnswer> {
+    const record = this.record;
+    let ocpi: OcpiTarget | null = null;
+    if (cmd.approved && cmd.authorization && record?.flow === "remote_start" && record.status === "awaiting_card" && record.serviceStationNumber !== null && record.tenantId === cmd.tenantId) {
+      const station = await stationState(this.db, cmd.tenantId, cmd.authorization.machineId, record.serviceStationNumber);
+      ocpi = await ocpiTarget(this.db, cmd.tenantId, station?.ocpi ?? null);
+    }
+    const answer = this.callback({ type: "authorization_result", ...cmd, ocpi });
     await this.syncIndex();
     return answer;
+  }
+
+  /** A fact from the tenant's CPO about this session (a Session, a CDR, a command result): §7.6. */
+  async ocpiFact(fact: OcpiFact): Promise<void> {
+    const record = this.record;
+    if (!record?.ocpi) return;
+    const settings = fact.kind === "command_result" ? DEFAULT_OCPI_SETTINGS : await getOcpiSettings(this.db, record.tenantId);
+    this.apply({ type: "ocpi_fact", fact, settings });
   }
 
   /** DeclineCallback: Remote Start ended before any authorization (44, 45, 38). */
@@ -189,15 +212,25 @@ export class SessionObject extends DurableObject<Env> {
   /** Settlement of the final amount. Repeats are answered from what was recorded, never sent twice. */
   settle(cmd: { tenantId: string; amount: string; receiptJson: string | null; idempotencyKey: string | null }): Promise<OperationResult> {
     return this.spark.run(() =>
-      this.idempotent(cmd.idempotencyKey, JSON.stringify(["settle", cmd.amount, cmd.receiptJson]), (operationId) => this.operate({ type: "settle", operationId, ...cmd })),
+      this.idempotent(cmd.idempotencyKey, JSON.stringify(["settle", cmd.amount, cmd.receiptJson]), async (operationId) =>
+        this.operate({ type: "settle", operationId, ...cmd, ocpiConnected: await this.ocpiConnected() }),
+      ),
     );
   }
 
   /** CancelTransaction: type 1 releases a pre-authorization, type 2 voids a pre-selection. */
   cancel(cmd: { tenantId: string; reasonCode: number; reasonText: string | null; idempotencyKey: string | null }): Promise<OperationResult> {
     return this.spark.run(() =>
-      this.idempotent(cmd.idempotencyKey, JSON.stringify(["cancel", cmd.reasonCode, cmd.reasonText]), (operationId) => this.operate({ type: "cancel", operationId, ...cmd })),
+      this.idempotent(cmd.idempotencyKey, JSON.stringify(["cancel", cmd.reasonCode, cmd.reasonText]), async (operationId) =>
+        this.operate({ type: "cancel", operationId, ...cmd, ocpiConnected: await this.ocpiConnected() }),
+      ),
     );
+  }
+
+  /** For an OCPI-driven session: whether its tenant is still connected (a removed connection hands settling back to the tenant). */
+  private async ocpiConnected(): Promise<boolean> {
+    const record = this.record;
+    return record?.ocpi ? (await connectedVersion(this.db, record.tenantId)) !== null : false;
   }
 
   /** ExternalSettlement / ExternalCancel (§9): StartAuthentication, then the call, recorded first like every operation. */
@@ -405,6 +438,7 @@ export class SessionObject extends DurableObject<Env> {
     this.dirty = false;
     this.apply({ type: "tick" });
     this.startResend();
+    this.startOcpi();
     const wakeTimes: number[] = [];
     if (!(await this.syncIndex())) wakeTimes.push(Date.now() + PROJECTION_RETRY_MS);
     const delivering = this.dispatcher().run(this.record.tenantId, this.record.id);
@@ -447,6 +481,40 @@ export class SessionObject extends DurableObject<Env> {
       })
       .catch((error: unknown) => log.error("spark re-send failed", { sessionId: this.record?.id, error: String(error) }))
       .finally(() => (this.resending = false));
+  }
+
+  /** Sends the OCPI command that is due (START_SESSION, STOP_SESSION), behind any call already queued. */
+  private ocpiSending = false;
+  private startOcpi(): void {
+    const due = ocpiAction(this.record, Date.now());
+    if (due === null || this.ocpiSending) return;
+    this.ocpiSending = true;
+    void this.spark
+      .run(() => this.sendOcpi(due))
+      .catch((error: unknown) => log.error("ocpi command failed", { sessionId: this.record?.id, error: String(error) }))
+      .finally(() => {
+        this.ocpiSending = false;
+        // Another command became due meanwhile (a stop waiting for the start's Session): go on.
+        if (ocpiAction(this.record, Date.now()) !== null) this.wake();
+      });
+  }
+
+  /** Mints what the command needs, records it on the session, sends it, and records the CPO's answer. */
+  private async sendOcpi(kind: "START_SESSION" | "STOP_SESSION"): Promise<void> {
+    const record = this.record;
+    if (!record?.ocpi || !record.ocpiRun || ocpiAction(record, Date.now()) !== kind) return;
+    const view = record.ocpi;
+    const start = kind === "START_SESSION";
+    const tokenUid = start ? (view.tokenUid ?? (await mintTokenUid(this.env, record.tenantId, record.id))) : null;
+    const to = start ? (view.countryCode && view.partyId ? { countryCode: view.countryCode, partyId: view.partyId } : null) : record.ocpiRun.sessionParty;
+    const prepared = await prepareCommand(this.env, record.tenantId, { kind, version: view.version, gatewaySessionId: record.id, to });
+    if (this.apply({ type: "ocpi_sending", kind, commandId: prepared.commandId, tokenUid }).kind !== "send") return;
+    const body = start
+      ? buildStartSessionBody(this.env, { version: view.version, responseUrl: prepared.responseUrl, tokenUid: tokenUid!, mapping: view, gatewaySessionId: record.id })
+      : buildStopSessionBody({ version: view.version, responseUrl: prepared.responseUrl, sessionId: view.sessionId! });
+    const correlationId = start ? undefined : (record.ocpiRun.correlationId ?? undefined);
+    const answer = await sendCommand(this.env, record.tenantId, { kind, body, to, ...(correlationId ? { correlationId } : {}) });
+    this.apply({ type: "ocpi_answer", kind, commandId: prepared.commandId, answer });
   }
 
   private dispatcher(): Dispatcher {

@@ -2,6 +2,7 @@
  * The session rules' settings, read from the Worker's environment with named defaults. A value
  * of the wrong form falls back to its default rather than turning a deadline off.
  */
+import { ocpiConfig } from "../ocpi/config";
 import type { RulesConfig } from "./rules";
 
 /**
@@ -24,12 +25,16 @@ const cache = new WeakMap<object, RulesConfig>();
 export function rulesConfig(env: Env): RulesConfig {
   let config = cache.get(env);
   if (!config) {
+    const ocpi = ocpiConfig(env);
     config = {
       settlementWindowMs: positiveSeconds(env.SETTLEMENT_WINDOW_SECONDS, DEFAULT_SETTLEMENT_WINDOW_SECONDS) * 1000,
       awaitingCardTtlMs: positiveSeconds(env.AWAITING_CARD_TTL_SECONDS, DEFAULT_AWAITING_CARD_TTL_SECONDS) * 1000,
       resendScheduleMs: parseSchedule(env.SPARK_RESEND_SCHEDULE).map((s) => s * 1000),
       resendHorizonMs: positiveSeconds(env.SPARK_RESEND_HORIZON_SECONDS, DEFAULT_SPARK_RESEND_HORIZON_SECONDS) * 1000,
       jitter: (ms) => Math.round(ms * (1 - JITTER + Math.random() * 2 * JITTER)),
+      ocpiStartWindowMs: ocpi.startWindowSeconds * 1000,
+      ocpiResultGraceMs: ocpi.resultGraceSeconds * 1000,
+      ocpiCdrWaitMs: ocpi.cdrWaitSeconds * 1000,
     };
     cache.set(env, config);
   }
