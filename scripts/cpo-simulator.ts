@@ -87,7 +87,7 @@ function main(): void {
 
   const server = createServer((req, res) => {
     const started = Date.now();
-    serve(sim, host, req, res)
+    serve(sim, `http://${host}:${port}`, req, res)
       .catch((error: unknown) => {
         if (error instanceof SimulatedConnectionRefused) {
           req.socket.destroy();
@@ -137,8 +137,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" }).end(JSON.stringify(body, null, 2));
 }
 
-async function serve(sim: CpoSimulator, host: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? "/", `http://${host}`);
+/** Answers one request; `origin` is where the simulator listens, so logged URLs are whole. */
+async function serve(sim: CpoSimulator, origin: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", origin);
   const body = await readBody(req);
   if (url.pathname.startsWith("/_sim/")) return control(sim, url, req.method ?? "GET", body.toString("utf8"), res);
   const headers = new Headers();
