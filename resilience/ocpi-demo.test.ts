@@ -3,7 +3,8 @@
  * connected to the CPO simulator on 2.2.1 at start, `npm run demo -- ocpi` plays a Device Start
  * paid over OCPI on 2.2.1 and on 2.1.1 and exits 0, and what it printed (START_SESSION, the CDR,
  * the Settlement) is what the gateway holds: two sessions settled from their CDRs for the §7.7
- * amounts. A restart on the same STATE_DIR reuses the tenant and connects it again.
+ * amounts. A step that goes wrong ends the demo with an error. A restart on the same STATE_DIR
+ * reuses the tenant and connects it again.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -88,6 +89,22 @@ describe("npm run demo -- ocpi against a real npm start", () => {
       expect(read.json).toMatchObject({ status: "settled", settledAmount: EXPECTED[version].amount, siteId: 9001, ocpi: { version, charge: EXPECTED[version].amount } });
     }
     // The demo leaves the connection as it found it.
+    const connection = await asOcpiTenant(h.gw, "GET", "/v1/ocpi/connection");
+    expect(connection.json).toMatchObject({ status: "connected", version: "2.2.1" });
+  });
+
+  it("a wrong step ends the demo at once with an error naming it, and the gateway released the card", async () => {
+    // The CPO refuses the next command: the demo must stop there, not wait for what will not come.
+    const queued = await fetch(`${h.gw.cpoSimUrl}/_sim/next-command`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"response":"REJECTED"}' });
+    expect(queued.status).toBe(204);
+    const run = await runDemo(h.gw, ["ocpi"], DEMO_TIMEOUT_MS);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
+    expect(run.stderr).toContain("the CPO answered START_SESSION with REJECTED, not ACCEPTED");
+    expect(run.ms).toBeLessThan(20_000);
+    const { sessionId } = section(run, "2.2.1");
+    const read = await asOcpiTenant(h.gw, "GET", `/v1/sessions/${sessionId}`);
+    expect(read.json).toMatchObject({ status: "cancelled", ocpi: { start: { response: "REJECTED" }, cancelReason: "start_rejected" } });
+    // The connection was left where it was, so the next run plays.
     const connection = await asOcpiTenant(h.gw, "GET", "/v1/ocpi/connection");
     expect(connection.json).toMatchObject({ status: "connected", version: "2.2.1" });
   });

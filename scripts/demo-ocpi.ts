@@ -156,6 +156,8 @@ class OcpiDemo {
     say("cpo", `← ${request.status}`);
     show(request.responseText);
     if (request.status !== 200 || request.statusCode !== 1000) throw new Error(`the CPO simulator refused ${kind}: ${request.status} ${request.responseText}`);
+    const result = (JSON.parse(request.responseText) as { data?: { result?: string } }).data?.result;
+    if (result !== "ACCEPTED") throw new Error(`the CPO answered ${kind} with ${result ?? "no result"}, not ACCEPTED`);
     return { body: JSON.parse(request.bodyText) as Record<string, any>, url: request.url };
   }
 
