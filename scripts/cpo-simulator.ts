@@ -24,7 +24,8 @@
  * - `POST /_sim/push` `{method, path, body}`: sends `body` to the gateway's `{module}/{…}` as the CPO
  *   (e.g. `{"method": "PUT", "path": "sessions/NL/EXA/101", "body": {…}}`); answers the gateway's answer.
  * - `POST /_sim/result` `{responseUrl, body}`: posts a command result.
- * - `GET /_sim/commands`, `GET /_sim/requests`, `GET /_sim/violations`, `DELETE /_sim/requests`, `GET /_sim/health`.
+ * - `GET /_sim/commands`, `GET /_sim/requests` (each with the simulator's answer), `GET /_sim/violations`,
+ *   `DELETE /_sim/requests`, `GET /_sim/health`.
  *
  * Node 20 only exposes JSON.rawJSON and JSON.parse source text behind a V8 flag, which the
  * simulator needs to keep numbers exact; on such a Node this script re-runs itself with the flag.

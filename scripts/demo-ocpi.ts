@@ -295,7 +295,7 @@ class OcpiDemo {
     const expected = cardAmount({ totalCost: plan.cdrCostModel, version, settings, authorized: moneyOf(DEMO_OCPI_PRE_AUTH) });
     say("check", `${explain(version, plan.cdrCostModel, settings)} → ${formatMoney(expected.amount)}`);
     const sparkMinor = sparkAmount === null ? null : parseMoney(sparkAmount);
-    if (!sparkMinor?.ok || sparkMinor.value !== expected.amount) throw new Error(`Spark was settled for ${sparkAmount}, not ${formatMoney(expected.amount)} as §7.7 computes from the CDR`);
+    if (!sparkMinor?.ok || sparkMinor.value !== expected.amount) throw new Error(`Spark was settled for ${sparkAmount}, not ${formatMoney(expected.amount)} as the tenant's settings make of the CDR`);
     if (settled.status !== "settled" || settled.settledAmount !== formatMoney(expected.amount)) {
       throw new Error(`the session is ${settled.status} for ${settled.settledAmount}, not settled for ${formatMoney(expected.amount)}`);
     }
@@ -455,11 +455,11 @@ function cdrObject(
 function explain(version: DemoOcpiVersion, cost: Cost, settings: { retailFactor: string; vatPercent: string }): string {
   if (version === "2.2.1" && cost.inclVat !== null) {
     const product = multiply(decimalOf(cost.inclVat), decimalOf(settings.retailFactor));
-    return `§7.7: total_cost.incl_vat ${cost.inclVat} × retailFactor ${settings.retailFactor} = ${formatDecimal(product)}, rounded half away from zero`;
+    return `amount: total_cost.incl_vat ${cost.inclVat} × retailFactor ${settings.retailFactor} = ${formatDecimal(product)}, rounded half away from zero`;
   }
   const vat = shift(add({ units: 100n, scale: 0 }, decimalOf(settings.vatPercent)), 2);
   const product = multiply(multiply(decimalOf(cost.exclVat), vat), decimalOf(settings.retailFactor));
-  return `§7.7: total_cost ${cost.exclVat} (excl. VAT) × (1 + ${settings.vatPercent} / 100) × retailFactor ${settings.retailFactor} = ${formatDecimal(product)}, rounded half away from zero`;
+  return `amount: total_cost ${cost.exclVat} (excl. VAT) × (1 + ${settings.vatPercent} / 100) × retailFactor ${settings.retailFactor} = ${formatDecimal(product)}, rounded half away from zero`;
 }
 
 /** The session's OCPI side and its timeline, checked against §7.8's order of events. */
@@ -472,7 +472,7 @@ function printSession(session: any): void {
   const events = session.events as Array<{ type: string; timestamp: string; data: { sequence: number } }>;
   for (const e of events) console.log(`    ${e.data.sequence}. ${e.type.padEnd(28)} ${e.timestamp}`);
   const types = events.map((e) => e.type).filter((type, i) => !(i === 0 && type === "session.created"));
-  if (JSON.stringify(types) !== JSON.stringify(EXPECTED_EVENTS)) throw new Error(`the timeline is ${types.join(", ")}; §7.8 expects ${EXPECTED_EVENTS.join(", ")}`);
+  if (JSON.stringify(types) !== JSON.stringify(EXPECTED_EVENTS)) throw new Error(`the timeline is ${types.join(", ")}; a Device Start paid over OCPI emits ${EXPECTED_EVENTS.join(", ")}`);
 }
 
 /** A clear error when something `npm start` runs does not answer. */
