@@ -85,13 +85,13 @@ function isListening(port: number): Promise<boolean> {
   });
 }
 
-/** A port P such that P (gateway), P+3 (simulator) and P+10000 (wrangler's inspector) are all free. */
+/** A port P such that P (gateway), P+3 (Spark simulator), P+4 (CPO simulator) and P+10000 (wrangler's inspector) are all free. */
 export async function freeGatewayPort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = 21_000 + Math.floor(Math.random() * 9_000);
-    if ((await canBind(port)) && (await canBind(port + 3)) && (await canBind(port + 10_000))) return port;
+    if ((await canBind(port)) && (await canBind(port + 3)) && (await canBind(port + 4)) && (await canBind(port + 10_000))) return port;
   }
-  throw new Error("no free port triple found");
+  throw new Error("no free set of ports found");
 }
 
 // ------------------------------------------------------------------ the gateway
@@ -185,6 +185,12 @@ export class Gateway {
   get simUrl(): string {
     return `http://127.0.0.1:${this.simPort}`;
   }
+  get cpoSimPort(): number {
+    return this.port + 4;
+  }
+  get cpoSimUrl(): string {
+    return `http://127.0.0.1:${this.cpoSimPort}`;
+  }
   get running(): boolean {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -200,6 +206,7 @@ export class Gateway {
       ...process.env,
       PORT: String(this.port),
       SIM_PORT: String(this.simPort),
+      CPO_SIM_PORT: String(this.cpoSimPort),
       STATE_DIR: this.stateDir,
       DEMO_TENANT: "1",
       WRANGLER_SEND_METRICS: "false",
@@ -256,7 +263,7 @@ export class Gateway {
     liveGroups.delete(pgid);
     this.child = null;
     await waitUntil("the gateway's ports to close", 10_000, async () =>
-      !(await isListening(this.port)) && !(await isListening(this.simPort)) ? true : undefined,
+      !(await isListening(this.port)) && !(await isListening(this.simPort)) && !(await isListening(this.cpoSimPort)) ? true : undefined,
     );
   }
 
@@ -387,6 +394,43 @@ export function useGateway(options: GatewayOptions = {}): Harness {
     }
   });
   return harness;
+}
+
+// ------------------------------------------------------------------ the demo
+
+/** What a demo run printed and how it ended. */
+export interface DemoRun {
+  /** The exit code; null when it was killed at the deadline. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * Runs `npm run demo -- …args` (the same command line: node with JSON source-text access, tsx)
+ * against the gateway's STATE_DIR, to its end or to `timeoutMs`, when it is killed.
+ */
+export function runDemo(gw: Gateway, args: string[], timeoutMs: number): Promise<DemoRun> {
+  const env: Record<string, string | undefined> = { ...process.env, STATE_DIR: gw.stateDir };
+  for (const name of Object.keys(env)) if (name.startsWith("VITEST") || name === "NODE_OPTIONS") delete env[name];
+  const started = Date.now();
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ["--harmony-json-parse-with-source", "--import", "tsx", "scripts/demo.ts", ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      fail(error);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
 }
 
 // ------------------------------------------------------------------ sessions

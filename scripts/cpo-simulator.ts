@@ -24,7 +24,8 @@
  * - `POST /_sim/push` `{method, path, body}`: sends `body` to the gateway's `{module}/{…}` as the CPO
  *   (e.g. `{"method": "PUT", "path": "sessions/NL/EXA/101", "body": {…}}`); answers the gateway's answer.
  * - `POST /_sim/result` `{responseUrl, body}`: posts a command result.
- * - `GET /_sim/commands`, `GET /_sim/requests`, `GET /_sim/violations`, `DELETE /_sim/requests`, `GET /_sim/health`.
+ * - `GET /_sim/commands`, `GET /_sim/requests` (each with the simulator's answer), `GET /_sim/violations`,
+ *   `DELETE /_sim/requests`, `GET /_sim/health`.
  *
  * Node 20 only exposes JSON.rawJSON and JSON.parse source text behind a V8 flag, which the
  * simulator needs to keep numbers exact; on such a Node this script re-runs itself with the flag.
@@ -87,7 +88,7 @@ function main(): void {
 
   const server = createServer((req, res) => {
     const started = Date.now();
-    serve(sim, host, req, res)
+    serve(sim, `http://${host}:${port}`, req, res)
       .catch((error: unknown) => {
         if (error instanceof SimulatedConnectionRefused) {
           req.socket.destroy();
@@ -137,8 +138,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" }).end(JSON.stringify(body, null, 2));
 }
 
-async function serve(sim: CpoSimulator, host: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? "/", `http://${host}`);
+/** Answers one request; `origin` is where the simulator listens, so logged URLs are whole. */
+async function serve(sim: CpoSimulator, origin: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", origin);
   const body = await readBody(req);
   if (url.pathname.startsWith("/_sim/")) return control(sim, url, req.method ?? "GET", body.toString("utf8"), res);
   const headers = new Headers();

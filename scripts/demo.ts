@@ -2,22 +2,23 @@
  * `npm run demo`: plays one Device Start, one Remote Start and one External Settlement end to end against the
  * gateway started by `npm start` (its demo tenant and Spark simulator), with a local webhook
  * receiver that verifies every event, and prints the timeline as it happens.
+ *
+ * `npm run demo -- ocpi`: plays a Device Start paid over OCPI with the OCPI demo tenant and the CPO
+ * simulator, on OCPI 2.2.1 and then on 2.1.1 (`scripts/demo-ocpi.ts`).
  */
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
-import { Webhook } from "standardwebhooks";
 import { SparkDriver, stopCallback, transactionCallback, transactionNotify, infoQuery, startSession } from "../sim/drive";
 import { DEMO_SITE_ID } from "../sim/demo";
+import { startReceiver, timeline } from "./demo-common";
+import { runOcpiDemo } from "./demo-ocpi";
 import { demoTenantFile } from "./demo-tenant";
 import type { DemoTenant } from "./demo-tenant";
 
 const stateDir = process.env.STATE_DIR ?? ".wrangler/state";
-const tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
-const gateway = tenant.gatewayUrl;
-const started = Date.now();
-const t = () => `+${String(Date.now() - started).padStart(5)} ms`;
-const say = (who: string, text: string) => console.log(`${t()}  ${who.padEnd(8)} ${text}`);
+const say = timeline();
+/** The first demo tenant; read when its scenario runs. */
+let tenant: DemoTenant;
+let gateway: string;
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${gateway}${path}`, {
@@ -33,50 +34,10 @@ async function sim(path: string, body: unknown): Promise<void> {
   await fetch(`${tenant.simulatorUrl}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 }
 
-/** A receiver on loopback that verifies each webhook as a tenant would. */
-async function startReceiver(): Promise<{ url: string; setSecret(secret: string): void; waitFor(sessionId: string, type: string): Promise<void>; close(): void }> {
-  let verifier: Webhook | null = null;
-  const seen: Array<{ sessionId: string | undefined; type: string }> = [];
-  const waiters: Array<() => void> = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
-      try {
-        const event = verifier!.verify(body, req.headers as Record<string, string>) as { type: string; data: { sequence?: number; session?: { id: string; status: string } } };
-        say("webhook", `✔ verified ${event.type} seq=${event.data.sequence ?? "-"} status=${event.data.session?.status ?? "-"}`);
-        seen.push({ sessionId: event.data.session?.id, type: event.type });
-        waiters.splice(0).forEach((w) => w());
-        res.writeHead(204).end();
-      } catch {
-        say("webhook", "✘ signature did not verify");
-        res.writeHead(401).end();
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hooks`,
-    setSecret: (secret) => (verifier = new Webhook(secret)),
-    waitFor: (sessionId, type) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${type} webhook for ${sessionId} within 10 s`)), 10_000);
-        const check = () => {
-          if (seen.some((e) => e.sessionId === sessionId && e.type === type)) {
-            clearTimeout(timer);
-            resolve();
-          } else waiters.push(check);
-        };
-        check();
-      }),
-    close: () => server.close(),
-  };
-}
-
 async function main(): Promise<void> {
-  const receiver = await startReceiver();
+  tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
+  gateway = tenant.gatewayUrl;
+  const receiver = await startReceiver(say);
   const endpoint = await api("POST", "/v1/webhook-endpoints", { url: receiver.url });
   if (endpoint.status !== 201) throw new Error(`could not register the receiver: ${JSON.stringify(endpoint.json)}`);
   receiver.setSecret(endpoint.json.secret);
@@ -158,7 +119,17 @@ async function printTimeline(sessionId: string): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+/** The scenario named on the command line: none (Spark) or `ocpi`. */
+const scenario = process.argv[2];
+const run = scenario === undefined ? main : scenario === "ocpi" ? () => runOcpiDemo(stateDir) : null;
+if (!run) {
+  console.error(`npm run demo: unknown scenario ${JSON.stringify(scenario)}; use \`npm run demo\` or \`npm run demo -- ocpi\``);
+  process.exit(2);
+}
+run().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -1,13 +1,15 @@
 /**
  * `npm start`: the gateway on 127.0.0.1:$PORT with local D1 (migrated first), local Durable
- * Objects and all state under $STATE_DIR; beside it the Spark simulator and a demo tenant
- * that points at it (DEMO_TENANT=0 turns both off). Settings come from this process's
- * environment and are passed to the Worker explicitly, since wrangler dev does not.
+ * Objects and all state under $STATE_DIR; beside it the Spark simulator (PORT+3) and the CPO
+ * simulator (PORT+4), a demo tenant that points at the Spark simulator, and an OCPI demo tenant
+ * connected to the CPO simulator on DEMO_OCPI_VERSION (default 2.2.1) (DEMO_TENANT=0 turns all of
+ * them off). Settings come from this process's environment and are passed to the Worker
+ * explicitly, since wrangler dev does not.
  *
  * It shows the gateway's own log lines (LOG_LEVEL, default info) and real errors, not wrangler's
  * banner, request lines or workerd's stack traces (WRANGLER_LOG=info|debug shows wrangler's
  * output unfiltered), and ends with where the reference and the portal are and the demo
- * tenant's API key and a portal sign-in link. A port in use stops it at once, naming the port.
+ * tenants' API keys and portal sign-in links. A port in use stops it at once, naming the port.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -15,7 +17,10 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
-import { ocpiStartVars } from "../src/ocpi/config";
+import { OCPI_DEFAULTS, ocpiStartVars } from "../src/ocpi/config";
+import { DEMO_OCPI_TENANT, DEMO_TENANT } from "../sim/demo";
+import { DEFAULT_DEMO_OCPI_VERSION, DEMO_CPO_PARTY, DEMO_OCPI_STATION, demoOcpiTenantFile, isDemoOcpiVersion, seedDemoOcpiTenant } from "./demo-ocpi-tenant";
+import type { ConnectionView, DemoOcpiTenant } from "./demo-ocpi-tenant";
 import { seedDemoTenant } from "./demo-tenant";
 import type { DemoTenant } from "./demo-tenant";
 import { copyDocsAssets } from "./docs-assets";
@@ -31,6 +36,9 @@ const stateDir = resolve(process.env.STATE_DIR ?? ".wrangler/state");
 const adminToken = process.env.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN;
 const demo = process.env.DEMO_TENANT !== "0";
 const simPort = Number(process.env.SIM_PORT ?? port + 3);
+const cpoSimPort = Number(process.env.CPO_SIM_PORT ?? port + 4);
+/** How long the CPO simulator may take to listen (it re-runs itself under a V8 flag first). */
+const SIMULATOR_TIMEOUT_MS = 30_000;
 const inspectorPort = port + 10_000;
 /** The OCPI settings (CONTRACT §7.1), checked before anything starts: a malformed one stops here, named. */
 const ocpiVars = (() => {
@@ -40,6 +48,15 @@ const ocpiVars = (() => {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(2);
   }
+})();
+/** The OCPI version the OCPI demo tenant is registered on at start. */
+const demoOcpiVersion = (() => {
+  const value = process.env.DEMO_OCPI_VERSION || DEFAULT_DEMO_OCPI_VERSION;
+  if (!isDemoOcpiVersion(value)) {
+    console.error(`DEMO_OCPI_VERSION: must be 2.2.1 or 2.1.1, not ${JSON.stringify(value)}`);
+    process.exit(2);
+  }
+  return value;
 })();
 const wrangler = resolve("node_modules/.bin/wrangler");
 /** WRANGLER_LOG (a wrangler log level) shows wrangler's own output unfiltered, for debugging wrangler itself. */
@@ -94,7 +111,7 @@ async function refuseBusyPorts(): Promise<void> {
     [port, "the gateway's (PORT)"],
     [inspectorPort, "wrangler's inspector (PORT+10000)"],
   ];
-  if (demo) needed.push([simPort, "the Spark simulator's (PORT+3, or SIM_PORT)"]);
+  if (demo) needed.push([simPort, "the Spark simulator's (PORT+3, or SIM_PORT)"], [cpoSimPort, "the CPO simulator's (PORT+4, or CPO_SIM_PORT)"]);
   for (const [candidate, whose] of needed) {
     if (!(await portFree(candidate))) {
       console.error(
@@ -114,8 +131,8 @@ function stopAll(code = 0): never {
 process.on("SIGINT", () => stopAll(0));
 process.on("SIGTERM", () => stopAll(0));
 
-async function waitForHealth(url: string): Promise<void> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+async function waitForHealth(url: string, what = "gateway", timeoutMs = STARTUP_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
       if ((await fetch(url)).ok) return;
@@ -124,7 +141,7 @@ async function waitForHealth(url: string): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`gateway did not answer ${url} within ${STARTUP_TIMEOUT_MS / 1000}s`);
+  throw new Error(`${what} did not answer ${url} within ${timeoutMs / 1000}s`);
 }
 
 async function main(): Promise<void> {
@@ -136,9 +153,27 @@ async function main(): Promise<void> {
   if (demo) {
     const sim = spawn(resolve("node_modules/.bin/tsx"), ["scripts/simulator.ts"], {
       stdio: "inherit",
-      env: { ...process.env, SIM_PORT: String(simPort), GATEWAY_URL: `http://127.0.0.1:${port}` },
+      env: {
+        ...process.env,
+        SIM_PORT: String(simPort),
+        GATEWAY_URL: `http://127.0.0.1:${port}`,
+        // The Spark accounts of both demo tenants.
+        SIM_TENANTS_JSON: process.env.SIM_TENANTS_JSON || JSON.stringify([DEMO_TENANT, DEMO_OCPI_TENANT]),
+      },
     });
     children.push(sim);
+    const cpo = spawn(resolve("node_modules/.bin/tsx"), ["scripts/cpo-simulator.ts"], {
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        CPO_SIM_PORT: String(cpoSimPort),
+        CPO_SIM_HOST: "127.0.0.1",
+        CPO_SIM_PARTIES_JSON: JSON.stringify([DEMO_CPO_PARTY]),
+        // START_SESSION token uids must begin with the gateway's prefix; the simulator checks it.
+        CPO_SIM_TOKEN_PREFIX: ocpiVars.OCPI_TOKEN_PREFIX ?? OCPI_DEFAULTS.OCPI_TOKEN_PREFIX,
+      },
+    });
+    children.push(cpo);
   }
 
   const vars: Record<string, string> = {
@@ -174,22 +209,47 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   await waitForHealth(`${url}/health`);
   const tenant = demo ? await seedDemoTenant({ gatewayUrl: url, adminToken, simulatorUrl: `http://127.0.0.1:${simPort}`, stateDir }) : null;
+  let ocpiTenant: { tenant: DemoOcpiTenant; connection: ConnectionView } | null = null;
+  if (demo) {
+    const cpoSimulatorUrl = `http://127.0.0.1:${cpoSimPort}`;
+    await waitForHealth(`${cpoSimulatorUrl}/_sim/health`, "the CPO simulator", SIMULATOR_TIMEOUT_MS);
+    ocpiTenant = await seedDemoOcpiTenant({ gatewayUrl: url, adminToken, simulatorUrl: `http://127.0.0.1:${simPort}`, cpoSimulatorUrl, stateDir, version: demoOcpiVersion });
+  }
   console.log(`spark-gateway listening on ${url} (state in ${stateDir})`);
   console.log(`  API reference   ${url}/docs`);
   console.log(`  Tenant portal   ${url}/portal`);
   if (!process.env.ADMIN_TOKEN) console.log(`  Operator token  ${DEFAULT_ADMIN_TOKEN} (the local default; set ADMIN_TOKEN to change it)`);
   if (tenant) await describeDemoTenant(url, tenant);
+  if (ocpiTenant) await describeOcpiDemoTenant(url, ocpiTenant.tenant, ocpiTenant.connection);
+}
+
+/** A fresh portal sign-in link for a tenant. */
+async function portalLink(url: string, tenantId: string): Promise<string> {
+  const res = await fetch(`${url}/admin/tenants/${tenantId}/portal-link`, { method: "POST", headers: { Authorization: `Bearer ${adminToken}` } });
+  return res.ok ? ((await res.json()) as { url: string }).url : `(none: ${res.status})`;
 }
 
 /** The demo tenant's id, API key and a fresh portal sign-in link: everything needed to try it. */
 async function describeDemoTenant(url: string, tenant: DemoTenant): Promise<void> {
-  const res = await fetch(`${url}/admin/tenants/${tenant.id}/portal-link`, { method: "POST", headers: { Authorization: `Bearer ${adminToken}` } });
-  const link = res.ok ? ((await res.json()) as { url: string }).url : `(none: ${res.status})`;
+  const link = await portalLink(url, tenant.id);
   console.log(`  Demo tenant     ${tenant.id} (SiteId 9000, TokenId 9000), Spark simulator on http://127.0.0.1:${simPort}`);
   console.log(`    API key         ${tenant.apiKey}`);
   console.log(`    X-Spark-Secret  ${tenant.sparkCallbackSecret}`);
   console.log(`    Portal link     ${link}  (opens once, within 15 min)`);
   console.log(`    (all kept in ${resolve(stateDir, "demo-tenant.json")})`);
+}
+
+/** The OCPI demo tenant: its keys, its connection to the CPO simulator, its mapped station and a portal link. */
+async function describeOcpiDemoTenant(url: string, tenant: DemoOcpiTenant, connection: ConnectionView): Promise<void> {
+  const link = await portalLink(url, tenant.id);
+  const s = DEMO_OCPI_STATION;
+  const by = connection.initiatedBy === "cpo" ? "registered by the CPO" : "registered by the gateway";
+  console.log(`  OCPI tenant     ${tenant.id} (SiteId 9001, TokenId 9001), OCPI ${connection.version} with the CPO simulator on ${tenant.cpoSimulatorUrl}/ocpi/versions (${by})`);
+  console.log(`    API key         ${tenant.apiKey}`);
+  console.log(`    X-Spark-Secret  ${tenant.sparkCallbackSecret}`);
+  console.log(`    Station         MachineId ${s.machineId}, ServiceStationNumber ${s.serviceStationNumber} → ${DEMO_CPO_PARTY.countryCode}/${DEMO_CPO_PARTY.partyId} Location ${s.locationId}, EVSE ${s.evseUid}, connector ${s.connectorId}`);
+  console.log(`    Portal link     ${link}  (opens once, within 15 min)`);
+  console.log(`    (all kept in ${demoOcpiTenantFile(stateDir)}; npm run demo -- ocpi plays it)`);
 }
 
 main().catch((error: unknown) => {

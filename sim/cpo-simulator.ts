@@ -56,6 +56,8 @@ export interface SimRequest {
   bodyText: string;
   status: number;
   statusCode: number | null;
+  /** The simulator's answer as sent. */
+  responseText: string;
 }
 
 export interface CpoSimulatorOptions {
@@ -222,13 +224,14 @@ export class CpoSimulator {
       this.violations.push(`${request.method} ${url.pathname}: ${error.message}`);
       response = envelopeResponse(error.httpStatus, error.statusCode, error.message);
     }
+    const responseText = await response.clone().text();
     let statusCode: number | null = null;
     try {
-      statusCode = (JSON.parse(await response.clone().text()) as { status_code?: number }).status_code ?? null;
+      statusCode = (JSON.parse(responseText) as { status_code?: number }).status_code ?? null;
     } catch {
       statusCode = null;
     }
-    this.requests.push({ method: request.method, url: request.url, headers, bodyText, status: response.status, statusCode });
+    this.requests.push({ method: request.method, url: request.url, headers, bodyText, status: response.status, statusCode, responseText });
     return response;
   }
 

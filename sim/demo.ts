@@ -1,7 +1,8 @@
 /**
- * The demo tenant's Spark credentials, shared by the local simulator (`scripts/simulator.ts`) and
+ * The demo tenants' Spark credentials, shared by the local simulator (`scripts/simulator.ts`) and
  * any script that seeds the gateway for local play. CONTRACT.md §2 reserves TokenId and SiteId
- * 9000 for it, so it never collides with real onboarding.
+ * 9000 for the first and 9001 for the second (connected over OCPI to the CPO simulator), so they
+ * never collide with real onboarding.
  */
 
 /** TokenId reserved for the demo tenant (CONTRACT.md §2). */
@@ -28,6 +29,20 @@ export const DEMO_TENANT = {
   secretToken: DEMO_SECRET_TOKEN,
   integratorId: DEMO_INTEGRATOR_ID,
   signKey: DEMO_SIGN_KEY,
+} as const;
+
+/** TokenId reserved for the OCPI demo tenant (CONTRACT.md §2). */
+export const DEMO_OCPI_TOKEN_ID = 9001;
+
+/** SiteId reserved for the OCPI demo tenant (CONTRACT.md §2). */
+export const DEMO_OCPI_SITE_ID = 9001;
+
+/** The OCPI demo tenant's Spark account in the simulator (another integrator than the first demo tenant's). */
+export const DEMO_OCPI_TENANT = {
+  tokenId: DEMO_OCPI_TOKEN_ID,
+  secretToken: "demo-ocpi-secret-token-1111111111111111111111111111111111111111111111",
+  integratorId: "9001",
+  signKey: "demo-sign-key-01",
 } as const;
 
 /** Base URL of a simulator on `port`, in the `https://{domain}/api` shape Spark uses. */
