@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../src/lib/errors";
 import { createApp } from "../src/routes/app";
+import { SessionEventData, TestEventData } from "../src/routes/schemas";
 import { EVENT_TYPES } from "../src/sessions/model";
 import { inboundSchemas } from "../src/spark/messages";
 import { call } from "./helpers";
@@ -26,7 +27,7 @@ interface Operation {
   description?: string;
   tags?: string[];
   security?: Array<Record<string, unknown>>;
-  parameters?: Array<{ name: string; in: string }>;
+  parameters?: Array<{ name: string; in: string; required?: boolean }>;
   requestBody?: { content: Record<string, Media> };
   responses: Record<string, Response>;
 }
@@ -92,6 +93,17 @@ function servedRoutes(): string[] {
 const isErrorStatus = (status: string) => /^[45]\d\d$/.test(status);
 const schemaOf = (response: Response) => response.content?.["application/json"]?.schema ?? Object.values(response.content ?? {})[0]?.schema;
 
+/** A schema with its `$ref` followed, and of a nullable `anyOf`, the part that is not null. */
+function deref(doc: Document, node: SchemaNode): SchemaNode {
+  if (node.$ref) return deref(doc, doc.components.schemas[node.$ref.replace("#/components/schemas/", "")]!);
+  const parts = node.anyOf ?? node.oneOf;
+  if (!node.properties && parts) {
+    const object = parts.map((part) => deref(doc, part)).find((part) => part.properties);
+    if (object) return object;
+  }
+  return node;
+}
+
 /** Every operation of the document, as `[label, path, method, operation]`. */
 function operations(doc: Document): Array<[string, string, string, Operation]> {
   return Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => [`${method.toUpperCase()} ${path}`, path, method, op] as [string, string, string, Operation]));
@@ -118,6 +130,8 @@ describe("/openapi.json covers every route the app serves", () => {
         expect(op.description?.trim(), `${label}: description`).toBeTruthy();
         expect(op.description!.length, `${label}: a description says more than the summary`).toBeGreaterThan(op.summary!.length);
         expect(op.tags?.length, `${label}: tags`).toBeGreaterThan(0);
+        // OpenAPI requires every path parameter to be marked required.
+        for (const param of op.parameters ?? []) if (param.in === "path") expect(param.required, `${label}: path parameter ${param.name}`).toBe(true);
         for (const [status, response] of Object.entries(op.responses)) {
           expect(response.description?.trim(), `${label} ${status}: description`).toBeTruthy();
           // 204 No Content has no body by definition; everything else says what its body is.
@@ -157,7 +171,8 @@ describe("error answers", () => {
       for (const status of statuses) if (!op.responses[String(status)]) lacking.push(`${label} ${status}`);
     };
     for (const [label, path, method, op] of operations(doc)) {
-      const hasInput = Boolean(op.requestBody) || (op.parameters ?? []).length > 0;
+      // A body, or a query (lists refuse unknown parameters), can always be invalid.
+      const hasInput = Boolean(op.requestBody) || (op.parameters ?? []).some((p) => p.in === "query");
       const hasPathParams = path.includes("{");
       if (path.startsWith("/v1/") || path.startsWith("/admin/")) {
         // Every request authenticates and may meet a bug; a body may be too large on every non-GET route.
@@ -165,7 +180,8 @@ describe("error answers", () => {
         if (path.startsWith("/v1/")) needs(label, op, [429]);
         if (method !== "get") needs(label, op, [413]);
         if (hasInput) needs(label, op, [400]);
-        if (hasPathParams) needs(label, op, [404]);
+        // What a path names may not exist, except for a PUT, which creates it.
+        if (hasPathParams && method !== "put") needs(label, op, [404]);
       } else if (path.startsWith("/spark/")) {
         needs(label, op, [400, 401, 404, 409, 413, 500]);
       } else if (path.startsWith("/ocpi/")) {
@@ -241,8 +257,9 @@ describe("sessions and events are typed as the gateway sends them", () => {
   });
 
   it("types decision, ocpi, operation and the review fields of a session", async () => {
-    const props = (await spec()).components.schemas["Session"]!.properties!;
-    const objectOf = (node: SchemaNode): SchemaNode => (node.properties ? node : (node.anyOf ?? node.oneOf ?? []).find((n) => n.properties) ?? node);
+    const doc = await spec();
+    const props = doc.components.schemas["Session"]!.properties!;
+    const objectOf = (node: SchemaNode) => deref(doc, node);
     expect(Object.keys(objectOf(props["decision"]!).properties!).sort()).toEqual(["approved", "durationMs", "error", "message", "source"]);
     const ocpi = objectOf(props["ocpi"]!);
     expect(Object.keys(ocpi.properties!).sort()).toEqual(
@@ -258,10 +275,10 @@ describe("sessions and events are typed as the gateway sends them", () => {
   it("Event.data is `{sequence, session}` for session events and the test event's `{endpointId}`", async () => {
     const doc = await spec();
     const data = doc.components.schemas["Event"]!.properties!["data"]!;
-    const shapes = JSON.stringify(data);
-    expect(shapes).toContain('"sequence"');
-    expect(shapes).toContain('"#/components/schemas/Session"');
-    expect(shapes).toContain('"endpointId"');
+    const shapes = (data.anyOf ?? data.oneOf ?? []).map((part) => deref(doc, part));
+    expect(shapes.map((shape) => Object.keys(shape.properties!).sort())).toEqual([["sequence", "session"], ["endpointId"]]);
+    expect(shapes[0]!.properties!["session"]!.$ref ?? shapes[0]!.properties!["session"]!.allOf?.[0]?.$ref).toBe("#/components/schemas/Session");
+    expect(shapes[0]!.required!.sort()).toEqual(["sequence", "session"]);
   });
 
   it("every webhook's example session has exactly the Session schema's fields, and its type's data shape", async () => {
@@ -271,6 +288,9 @@ describe("sessions and events are typed as the gateway sends them", () => {
       const op = doc.webhooks[type]!["post"]!;
       expect(op.summary, type).not.toMatch(/^The session event /);
       const example = op.requestBody!.content["application/json"]!.example as { type: string; data: Record<string, unknown> };
+      // The example is what the schema describes (a zod object drops unknown keys, hence the key check too).
+      const parsed = (type === "webhook.test" ? TestEventData : SessionEventData).safeParse(example.data);
+      expect(parsed.error?.issues ?? [], type).toEqual([]);
       if (type === "webhook.test") {
         expect(Object.keys(example.data)).toEqual(["endpointId"]);
         continue;
