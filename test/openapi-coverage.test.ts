@@ -150,6 +150,21 @@ describe("/openapi.json covers every route the app serves", () => {
       expect(served.has(label) || served.has(spelled.get(label) ?? ""), `${label} is documented but not served`).toBe(true);
     }
   });
+
+  it("the operations documented as public (`security: []`) answer without credentials, and every other one declares its scheme", async () => {
+    const doc = await spec();
+    const open: string[] = [];
+    for (const [label, path, method, op] of operations(doc)) {
+      if (op.security?.length === 0) {
+        open.push(label);
+        expect(method, label).toBe("get");
+        expect((await call(path)).status, label).toBe(200);
+      } else {
+        expect(Object.keys(op.security?.[0] ?? {}), label).toHaveLength(1);
+      }
+    }
+    expect(open.sort()).toEqual(["GET /docs", "GET /health", "GET /openapi.json"]);
+  });
 });
 
 describe("error answers", () => {

@@ -174,6 +174,7 @@ function registerGateway(registry: OpenAPIRegistry): void {
     method: "get",
     path: "/health",
     tags: ["Gateway"],
+    security: [],
     summary: "Liveness",
     description: "Answers `200` `{\"status\": \"ok\"}` once the gateway can serve. No credentials; reads nothing.",
     responses: {
@@ -184,6 +185,7 @@ function registerGateway(registry: OpenAPIRegistry): void {
     method: "get",
     path: "/openapi.json",
     tags: ["Gateway"],
+    security: [],
     summary: "This API reference, as OpenAPI 3.1",
     description: "The OpenAPI 3.1 document of every route the gateway serves and of the webhooks it sends, generated from the zod schemas that validate the requests. No credentials.",
     responses: { 200: { description: "The OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object", description: "An OpenAPI 3.1 document." } } } } },
@@ -192,6 +194,7 @@ function registerGateway(registry: OpenAPIRegistry): void {
     method: "get",
     path: "/docs",
     tags: ["Gateway"],
+    security: [],
     summary: "This API reference, rendered",
     description: "Swagger UI over `/openapi.json`. Its script, styles and icon are served by the gateway itself (`/docs/assets/…`), so the page makes no request to any other host. No credentials.",
     responses: { 200: { description: "An HTML page", content: { "text/html": { schema: { type: "string" } } } } },
