@@ -84,7 +84,7 @@ const routes = {
     tags: ["Events"],
     security,
     summary: "List an event's delivery attempts",
-    description: `Every attempt to deliver the event, to every endpoint, oldest first: when, the HTTP status or the error, how long it took, an excerpt of the answer, what caused it (\`trigger\`) and when the next attempt was due. Kept ${ATTEMPT_RETENTION_DAYS} days.`,
+    description: `Every attempt to deliver the event, to every endpoint, oldest first: when, the HTTP status or the error, how long it took, an excerpt of the answer, what caused it (\`trigger\`) and when the next attempt was due. Kept ${ATTEMPT_RETENTION_DAYS} days. Unknown query parameters are refused (400).`,
     request: { params: IdParam, query: ListQuery },
     responses: { 200: json(page(Attempt, "DeliveryAttemptList"), `Every delivery attempt, oldest first (kept ${ATTEMPT_RETENTION_DAYS} days)`), ...tenantErrors(400, 404) },
   }),

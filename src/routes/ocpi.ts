@@ -56,7 +56,6 @@ const FUNCTIONAL = new Set(["locations", "tariffs", "sessions", "cdrs", "command
 type OcpiEnv = { Bindings: Env; Variables: AppEnv["Variables"] & { ocpiParty?: Party; correlationId: string } };
 type Ctx = Context<OcpiEnv>;
 
-
 // ---------------------------------------------------------------- answers
 
 /** An envelope answer. Raw number leaves in `data` are serialized as written. */
