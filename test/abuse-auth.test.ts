@@ -90,6 +90,8 @@ async function documentedRoutes(): Promise<Route[]> {
     // The Spark callbacks are documented too; they are covered below, from the contract's nine methods.
     if (template.startsWith("/spark/")) continue;
     for (const [method, operation] of Object.entries(operations)) {
+      // Declared public (`security: []`): health and the reference itself.
+      if (operation.security?.length === 0) continue;
       const scheme = Object.keys(operation.security?.[0] ?? {})[0];
       // The OCPI endpoints take a CPO's credentials token; test/ocpi-registration.test.ts covers them.
       if (scheme === "OcpiToken") continue;

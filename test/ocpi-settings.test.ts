@@ -91,3 +91,15 @@ describe("API reference", () => {
     expect(doc.paths["/ocpi/{version}/cdrs"]!.post!.description).toMatch(/OCPI specification/);
   });
 });
+
+describe("PATCHes without a JSON body", () => {
+  it("are 415 and change nothing, like every other write route", async () => {
+    const tenant = await onboard({ siteIds: [] });
+    for (const path of ["/v1/ocpi/settings", "/v1/ocpi/connection"]) {
+      const res = await api<{ error: { code: string } }>(tenant.apiKey, path, { method: "PATCH", body: JSON.stringify({ retailFactor: "2" }), headers: { "Content-Type": "text/plain" } });
+      expect(res.status, path).toBe(415);
+      expect(res.body.error.code).toBe("unsupported_media_type");
+    }
+    expect((await api<{ retailFactor: string }>(tenant.apiKey, "/v1/ocpi/settings")).body.retailFactor).toBe("1");
+  });
+});

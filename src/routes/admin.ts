@@ -23,7 +23,7 @@ import { EVENT_LIST_DESCRIPTION, EventListQuery, eventPage } from "./events";
 import { requireJsonBody } from "./json-body";
 import { openApiRouter } from "./openapi";
 import { ENDPOINT_LIST_DESCRIPTION, Endpoint as WebhookEndpoint, endpointPage } from "./webhooks";
-import { ErrorBody, EventWithDeliveries, ListQuery, MoneyInput, Money, errorResponses, page } from "./schemas";
+import { EventWithDeliveries, ListQuery, MoneyInput, Money, errorResponse, operatorErrors, page } from "./schemas";
 
 const SiteId = z.number().int().min(0).max(2_147_483_647);
 const MachineId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -93,15 +93,47 @@ const Rotation = z
   .openapi("RotationInput");
 
 const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
+/** An integer path parameter (a coerced number reads as optional and nullable to the generator; a path parameter is neither). */
+const pathInteger = (name: string) => z.coerce.number().int().openapi({ param: { name, in: "path", required: true }, type: "integer" });
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { "application/json": { schema } }, required: true } });
 const security = [{ AdminToken: [] }];
-const conflict = { 409: json(ErrorBody, "Already claimed by another tenant") };
+const claimed = { 409: errorResponse("A SiteId, machine or `spark.tokenId` is already claimed by another tenant (`conflict`)") };
 
 const routes = {
-  create: createRoute({ method: "post", path: "/tenants", tags: ["Operator"], security, request: body(TenantInput), responses: { 201: json(CreatedTenant, "The tenant, with its secrets shown once"), ...errorResponses, ...conflict } }),
-  list: createRoute({ method: "get", path: "/tenants", tags: ["Operator"], security, request: { query: ListQuery }, responses: { 200: json(page(Tenant, "TenantList"), "Tenants, newest first"), ...errorResponses } }),
-  read: createRoute({ method: "get", path: "/tenants/{id}", tags: ["Operator"], security, request: { params: IdParam }, responses: { 200: json(Tenant, "The tenant"), ...errorResponses } }),
+  create: createRoute({
+    method: "post",
+    path: "/tenants",
+    tags: ["Operator"],
+    security,
+    summary: "Onboard a tenant",
+    description:
+      "Creates a tenant with its Spark credentials (sealed at rest) and its claims: `siteIds`, and `machines` for shared sites (a machine claim wins over a site claim; another tenant may own the site). At least one claim. " +
+      "Answers the tenant's `apiKey` and `sparkCallbackSecret` (configure it at Nayax as the `X-Spark-Secret` header), and with `webhookUrl` a first webhook endpoint and its secret: each shown once, then stored only hashed or encrypted, never logged. " +
+      "A SiteId, a machine or `spark.tokenId` another tenant claims is `409`. `spark.baseUrl` and `webhookUrl` must be `https://` (`http://` on loopback hosts only) and carry no credentials (`400`). `defaultPreAuthAmount` (default `\"50.00\"`) is what InfoQuery answers when no station amount is set.",
+    request: body(TenantInput),
+    responses: { 201: json(CreatedTenant, "The tenant, with its secrets shown once"), ...operatorErrors(400, 413), ...claimed },
+  }),
+  list: createRoute({
+    method: "get",
+    path: "/tenants",
+    tags: ["Operator"],
+    security,
+    summary: "List tenants",
+    description: "Every tenant, newest first, a page at a time (`limit`, `cursor` → `nextCursor`). No secrets. Unknown query parameters are refused (400).",
+    request: { query: ListQuery },
+    responses: { 200: json(page(Tenant, "TenantList"), "Tenants, newest first"), ...operatorErrors(400) },
+  }),
+  read: createRoute({
+    method: "get",
+    path: "/tenants/{id}",
+    tags: ["Operator"],
+    security,
+    summary: "Read a tenant",
+    description: "The tenant with its claims, status and Spark settings; never a secret or a credential.",
+    request: { params: IdParam },
+    responses: { 200: json(Tenant, "The tenant"), ...operatorErrors(404) },
+  }),
   update: createRoute({
     method: "patch",
     path: "/tenants/{id}",
@@ -112,39 +144,73 @@ const routes = {
       "Changes the name, the status, the default pre-authorization amount or the Spark credentials (re-sealed at rest). The body must be sent as `application/json` (else 415); amounts are read exactly as written.",
     middleware: [requireJsonBody] as const,
     request: { params: IdParam, ...body(TenantUpdate) },
-    responses: { 200: json(Tenant, "The updated tenant"), ...errorResponses, ...conflict, 415: json(ErrorBody, "The body is not sent as application/json") },
+    responses: { 200: json(Tenant, "The updated tenant"), ...operatorErrors(400, 404, 413, 415), 409: errorResponse("`spark.tokenId` is already used by another tenant (`conflict`)") },
   }),
-  disable: createRoute({ method: "post", path: "/tenants/{id}/disable", tags: ["Operator"], security, request: { params: IdParam }, responses: { 200: json(Tenant, "Disabled: its keys and callback secret stop working; claims stay reserved"), ...errorResponses } }),
-  enable: createRoute({ method: "post", path: "/tenants/{id}/enable", tags: ["Operator"], security, request: { params: IdParam }, responses: { 200: json(Tenant, "Enabled again"), ...errorResponses } }),
-  addClaims: createRoute({ method: "post", path: "/tenants/{id}/claims", tags: ["Operator"], security, request: { params: IdParam, ...body(Claims) }, responses: { 200: json(Tenant, "The tenant with the new claims"), ...errorResponses, ...conflict } }),
+  disable: createRoute({
+    method: "post",
+    path: "/tenants/{id}/disable",
+    tags: ["Operator"],
+    security,
+    summary: "Disable a tenant",
+    description: "Its API keys and callback secret stop working at once (Spark's callbacks for it are then `401`); its claims stay reserved and its data is kept. Enable it to undo.",
+    request: { params: IdParam },
+    responses: { 200: json(Tenant, "Disabled: its keys and callback secret stop working; claims stay reserved"), ...operatorErrors(404, 413) },
+  }),
+  enable: createRoute({
+    method: "post",
+    path: "/tenants/{id}/enable",
+    tags: ["Operator"],
+    security,
+    summary: "Enable a tenant",
+    description: "Undoes a disable: its current API keys and callback secret work again.",
+    request: { params: IdParam },
+    responses: { 200: json(Tenant, "Enabled again"), ...operatorErrors(404, 413) },
+  }),
+  addClaims: createRoute({
+    method: "post",
+    path: "/tenants/{id}/claims",
+    tags: ["Operator"],
+    security,
+    summary: "Claim more sites or machines",
+    description: "Adds SiteIds and machine claims to the tenant; at least one (`400` otherwise). One another tenant claims is `409`, and nothing is added.",
+    request: { params: IdParam, ...body(Claims) },
+    responses: { 200: json(Tenant, "The tenant with the new claims"), ...operatorErrors(400, 404, 413), ...claimed },
+  }),
   removeSite: createRoute({
     method: "delete",
     path: "/tenants/{id}/sites/{siteId}",
     tags: ["Operator"],
     security,
-    request: { params: IdParam.extend({ siteId: z.coerce.number().int().openapi({ param: { name: "siteId", in: "path" } }) }) },
-    responses: { 200: json(Tenant, "The tenant without that site"), ...errorResponses },
+    summary: "Release a site",
+    description: "Removes the tenant's claim on a SiteId, so another tenant may claim it; Spark's callbacks for that site are then unroutable (`404`) unless a machine claim covers them. `404` when the tenant does not claim it.",
+    request: { params: IdParam.extend({ siteId: pathInteger("siteId") }) },
+    responses: { 200: json(Tenant, "The tenant without that site"), ...operatorErrors(400, 404, 413) },
   }),
   removeMachine: createRoute({
     method: "delete",
     path: "/tenants/{id}/machines/{siteId}/{machineId}",
     tags: ["Operator"],
     security,
+    summary: "Release a machine",
+    description: "Removes the tenant's claim on one machine of a site; that machine's callbacks then route by the site's claim, if any. `404` when the tenant does not claim it.",
     request: {
       params: IdParam.extend({
-        siteId: z.coerce.number().int().openapi({ param: { name: "siteId", in: "path" } }),
-        machineId: z.coerce.number().int().openapi({ param: { name: "machineId", in: "path" } }),
+        siteId: pathInteger("siteId"),
+        machineId: pathInteger("machineId"),
       }),
     },
-    responses: { 200: json(Tenant, "The tenant without that machine"), ...errorResponses },
+    responses: { 200: json(Tenant, "The tenant without that machine"), ...operatorErrors(400, 404, 413) },
   }),
   rotateApiKey: createRoute({
     method: "post",
     path: "/tenants/{id}/rotate-api-key",
     tags: ["Operator"],
     security,
+    summary: "Rotate the tenant's API key",
+    description:
+      "Mints a new API key, shown once in this answer and stored only as a hash. The previous key keeps working for `overlapSeconds` (default 86400, at most 604800; `0` revokes it at once), so the tenant can switch without downtime. The body is optional.",
     request: { params: IdParam, body: { content: { "application/json": { schema: Rotation } }, required: false } },
-    responses: { 200: json(z.object({ apiKey: z.string(), previousExpiresAt: z.string() }), "The new API key, shown once"), ...errorResponses },
+    responses: { 200: json(z.object({ apiKey: z.string(), previousExpiresAt: z.string() }).openapi("RotatedApiKey"), "The new API key, shown once"), ...operatorErrors(400, 404, 413) },
   }),
   portalLink: createRoute({
     method: "post",
@@ -164,8 +230,8 @@ const routes = {
         }).openapi("PortalLink"),
         "The sign-in link, shown once",
       ),
-      ...errorResponses,
-      409: json(ErrorBody, "The tenant is disabled"),
+      ...operatorErrors(404, 413),
+      409: errorResponse("The tenant is disabled (`tenant_disabled`)"),
     },
   }),
   rotateCallbackSecret: createRoute({
@@ -173,8 +239,14 @@ const routes = {
     path: "/tenants/{id}/rotate-callback-secret",
     tags: ["Operator"],
     security,
+    summary: "Rotate the Spark callback secret",
+    description:
+      "Mints a new `sparkCallbackSecret`, shown once: have Nayax send it as the `X-Spark-Secret` header. The previous one keeps working for `overlapSeconds` (default 86400, at most 604800; `0` revokes it at once), so no callback is refused while Nayax's header is changed. The body is optional.",
     request: { params: IdParam, body: { content: { "application/json": { schema: Rotation } }, required: false } },
-    responses: { 200: json(z.object({ sparkCallbackSecret: z.string(), previousExpiresAt: z.string() }), "The new callback secret, shown once"), ...errorResponses },
+    responses: {
+      200: json(z.object({ sparkCallbackSecret: z.string(), previousExpiresAt: z.string() }).openapi("RotatedCallbackSecret"), "The new callback secret, shown once"),
+      ...operatorErrors(400, 404, 413),
+    },
   }),
   endpoints: createRoute({
     method: "get",
@@ -184,7 +256,7 @@ const routes = {
     summary: "List a tenant's webhook endpoints",
     description: `The tenant's endpoints exactly as the tenant lists them (\`GET /v1/webhook-endpoints\`). ${ENDPOINT_LIST_DESCRIPTION}`,
     request: { params: IdParam, query: ListQuery },
-    responses: { 200: json(page(WebhookEndpoint, "TenantWebhookEndpointList"), "Endpoints, newest first"), ...errorResponses },
+    responses: { 200: json(page(WebhookEndpoint, "TenantWebhookEndpointList"), "Endpoints, newest first"), ...operatorErrors(400, 404) },
   }),
   events: createRoute({
     method: "get",
@@ -194,7 +266,7 @@ const routes = {
     summary: "List a tenant's events",
     description: `The tenant's events exactly as the tenant lists them (\`GET /v1/events\`), e.g. \`?deliveryStatus=failed\` for what its endpoints missed. ${EVENT_LIST_DESCRIPTION}`,
     request: { params: IdParam, query: EventListQuery },
-    responses: { 200: json(page(EventWithDeliveries, "TenantEventList"), "Events, newest first"), ...errorResponses },
+    responses: { 200: json(page(EventWithDeliveries, "TenantEventList"), "Events, newest first"), ...operatorErrors(400, 404) },
   }),
 };
 

@@ -33,6 +33,38 @@ const apiBodyLimit = bodyLimit({
   },
 });
 
+/** The reference's introduction: what every route has in common. */
+const API_DESCRIPTION = `The Nayax Spark gateway: Spark's callbacks (\`/spark\`), the tenant API (\`/v1\`, \`Authorization: Bearer <apiKey>\`), the operator API (\`/admin\`, \`Authorization: Bearer <ADMIN_TOKEN>\`), the OCPI eMSP endpoints (\`/ocpi\`), and the signed webhook events the gateway sends (under Webhooks, with how to verify them).
+
+- **Money** is a decimal string in major units (\`"12.25"\`) in everything the gateway sends; a JSON number is accepted too, read exactly as written.
+- **Errors** of the tenant and operator APIs are \`{"error": {"code", "message", "details": [{"field", "message"}]}}\` (the \`Error\` schema enumerates every code); a \`502\` from Spark adds \`"spark": {"code", "description"}\`. Spark's callbacks are refused in Spark's own shape, OCPI requests in the OCPI envelope.
+- **Every answer** carries \`X-Request-Id\`; an unexpected error is a \`500\` logged under it.
+- **Limits:** bodies up to 64 KiB (\`413\`; 1 MiB on \`/ocpi\`); the tenant API about 300 requests per 10 s per tenant (\`429\` with \`Retry-After\`); lists \`limit\` 1–200 (default 50), and an unknown query parameter on a list is \`400\` naming it.
+
+The tenant's web console, over the same tenant API, is at \`/portal\`.`;
+
+/** The reference's groups, in reading order. */
+const API_TAGS = [
+  { name: "Sessions", description: "One charging payment per SparkTransactionId: read and list them, start one remotely, settle, cancel, and close a review." },
+  { name: "Stations", description: "What Spark is told about each station (availability, display, pre-authorization amount), and its mapping to an OCPI EVSE." },
+  { name: "Webhooks", description: "Endpoints that receive the signed events. The events themselves, their payloads and how to verify a signature are under Webhooks at the end." },
+  { name: "Events", description: "Every event as it was signed and sent, where it stands for each endpoint, every delivery attempt, and redelivery." },
+  { name: "Decision endpoint", description: "Deciding each Device Start authorization yourself, synchronously, within 2 s." },
+  { name: "External transactions", description: "Settling or cancelling card authorizations taken outside Spark's flows (ExternalSettlement, ExternalCancel)." },
+  {
+    name: "OCPI",
+    description:
+      "The OCPI channel: under `/v1/ocpi/` the tenant connects its CPO (either side registering) and sets how amounts are computed; under `/ocpi/` the gateway serves that CPO as its eMSP, both OCPI 2.2.1 and 2.1.1, one base for all tenants, the credentials token telling whose connection a request belongs to. " +
+      "Every answer under `/ocpi/` is the OCPI envelope (`data`, `status_code`, `status_message`, `timestamp`); a refusal is HTTP 400 with status_code 2001 naming the field, and nothing refused is stored. " +
+      "`Authorization: Token <token>` is accepted Base64-encoded or as is. DateTimes are UTC, `YYYY-MM-DDTHH:MM:SS` with optional fraction and `Z`; numbers are read as exact decimals. " +
+      "Where the contract (§7.2 transport, §7.3 registration, §7.4 what the gateway receives) is silent, the OCPI specification decides: tag `2.2.1`, or `2.1.1-d2` for 2.1.1.",
+    externalDocs: { description: "The OCPI specification, tag 2.2.1 (2.1.1: tag 2.1.1-d2)", url: "https://github.com/ocpi/ocpi/tree/2.2.1" },
+  },
+  { name: "Operator", description: "Onboarding and managing tenants: claims, credentials, secrets, portal sign-in links, and a tenant's endpoints and events as it sees them." },
+  { name: "Spark callbacks", description: "What Nayax Spark sends the gateway, authenticated by the tenant's `X-Spark-Secret` header, and what it answers; PascalCase as Spark writes it." },
+  { name: "Gateway", description: "Health, and this reference." },
+];
+
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
   // First of all: the portal's in-process API calls are recognised before anything can wrap the request.
@@ -69,9 +101,9 @@ export function createApp() {
     info: {
       title: "spark-gateway",
       version: "1.0.0",
-      description:
-        "Spark callbacks (`/spark`), tenant (`/v1`) and operator (`/admin`) APIs of the Nayax Spark gateway, and the signed webhook events it sends (under Webhooks, with how to verify them). Money is a decimal string in major units. The tenant's web console is at `/portal`.",
+      description: API_DESCRIPTION,
     },
+    tags: API_TAGS,
   });
   app.route("/docs", docsRoutes);
 

@@ -8,7 +8,7 @@ import { notFound } from "../lib/errors";
 import { httpsUrlSchema } from "../webhooks/url-policy";
 import { requireTenant } from "./auth";
 import { openApiRouter } from "./openapi";
-import { errorResponses } from "./schemas";
+import { tenantErrors } from "./schemas";
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
 const security = [{ ApiKey: [] }];
@@ -50,7 +50,7 @@ const routes = {
     description: `Creates the tenant's decision endpoint (its secret is answered once) or changes its URL and fallback (the secret stays). ${how}`,
     security,
     request: { body: { content: { "application/json": { schema: DecisionEndpointInput } }, required: true } },
-    responses: { 200: json(DecisionEndpoint, "The decision endpoint; `secret` only when it was created now"), ...errorResponses },
+    responses: { 200: json(DecisionEndpoint, "The decision endpoint; `secret` only when it was created now"), ...tenantErrors(400, 413) },
   }),
   get: createRoute({
     method: "get",
@@ -59,7 +59,7 @@ const routes = {
     summary: "Read the decision endpoint",
     description: "The decision endpoint without its secret; `404` when none is configured (every authorization the station allows is then approved).",
     security,
-    responses: { 200: json(DecisionEndpoint, "The decision endpoint"), ...errorResponses },
+    responses: { 200: json(DecisionEndpoint, "The decision endpoint"), ...tenantErrors(404) },
   }),
   delete: createRoute({
     method: "delete",
@@ -68,16 +68,16 @@ const routes = {
     summary: "Remove the decision endpoint",
     description: "Stops asking: from the next callback on, authorizations the station allows are approved. `404` when none is configured.",
     security,
-    responses: { 204: { description: "Removed" }, ...errorResponses },
+    responses: { 204: { description: "Removed" }, ...tenantErrors(404, 413) },
   }),
   rotate: createRoute({
     method: "post",
     path: "/decision-endpoint/rotate-secret",
     tags: ["Decision endpoint"],
     summary: "Rotate the decision endpoint's secret",
-    description: "Answers a new secret once; for 24 h the previous one keeps signing beside it, so requests carry both signatures.",
+    description: "Answers a new secret once; for 24 h the previous one keeps signing beside it, so requests carry both signatures. `404` when none is configured.",
     security,
-    responses: { 200: json(z.object({ secret: z.string() }).openapi("DecisionSecret"), "The new secret, shown once"), ...errorResponses },
+    responses: { 200: json(z.object({ secret: z.string() }).openapi("DecisionSecret"), "The new secret, shown once"), ...tenantErrors(404, 413) },
   }),
 };
 

@@ -17,7 +17,7 @@ import type { DeliveryEndpoint } from "../webhooks/endpoints";
 import { requireTenant } from "./auth";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { openApiRouter } from "./openapi";
-import { DELIVERY_STATUSES, ErrorBody, EventWithDeliveries, ListQuery, errorResponses, page } from "./schemas";
+import { DELIVERY_STATUSES, EventWithDeliveries, ListQuery, errorResponse, page, tenantErrors } from "./schemas";
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
 const security = [{ ApiKey: [] }];
@@ -66,7 +66,7 @@ const routes = {
     summary: "List events",
     description: EVENT_LIST_DESCRIPTION,
     request: { query: EventListQuery },
-    responses: { 200: json(page(EventWithDeliveries, "EventList"), "Events, newest first (a session's own timeline is oldest first)"), ...errorResponses },
+    responses: { 200: json(page(EventWithDeliveries, "EventList"), "Events, newest first (a session's own timeline is oldest first)"), ...tenantErrors(400) },
   }),
   read: createRoute({
     method: "get",
@@ -76,7 +76,7 @@ const routes = {
     summary: "Read an event",
     description: "The event exactly as it was signed and sent, with where it stands for each endpoint it is meant for (`deliveries`).",
     request: { params: IdParam },
-    responses: { 200: json(EventWithDeliveries, "The event, as it was signed and sent, with its deliveries"), ...errorResponses },
+    responses: { 200: json(EventWithDeliveries, "The event, as it was signed and sent, with its deliveries"), ...tenantErrors(404) },
   }),
   attempts: createRoute({
     method: "get",
@@ -84,9 +84,9 @@ const routes = {
     tags: ["Events"],
     security,
     summary: "List an event's delivery attempts",
-    description: `Every attempt to deliver the event, to every endpoint, oldest first: when, the HTTP status or the error, how long it took, an excerpt of the answer, what caused it (\`trigger\`) and when the next attempt was due. Kept ${ATTEMPT_RETENTION_DAYS} days.`,
+    description: `Every attempt to deliver the event, to every endpoint, oldest first: when, the HTTP status or the error, how long it took, an excerpt of the answer, what caused it (\`trigger\`) and when the next attempt was due. Kept ${ATTEMPT_RETENTION_DAYS} days. Unknown query parameters are refused (400).`,
     request: { params: IdParam, query: ListQuery },
-    responses: { 200: json(page(Attempt, "DeliveryAttemptList"), `Every delivery attempt, oldest first (kept ${ATTEMPT_RETENTION_DAYS} days)`), ...errorResponses },
+    responses: { 200: json(page(Attempt, "DeliveryAttemptList"), `Every delivery attempt, oldest first (kept ${ATTEMPT_RETENTION_DAYS} days)`), ...tenantErrors(400, 404) },
   }),
   redeliver: createRoute({
     method: "post",
@@ -104,8 +104,8 @@ const routes = {
     },
     responses: {
       202: json(z.object({ eventId: z.string(), endpointIds: z.array(z.string()) }), "Queued again with the same webhook-id"),
-      ...errorResponses,
-      409: json(ErrorBody, "The endpoint named is disabled"),
+      ...tenantErrors(400, 404, 413),
+      409: errorResponse("The endpoint named is disabled (`endpoint_disabled`)"),
     },
   }),
 };

@@ -11,7 +11,7 @@ import type { OperationResult } from "../sessions/session-object";
 import { sessionStub } from "../sessions/stub";
 import { requireTenant } from "./auth";
 import { openApiRouter } from "./openapi";
-import { ErrorBody, MoneyInput, Session, errorResponses } from "./schemas";
+import { MoneyInput, Session, errorResponse, tenantErrors } from "./schemas";
 
 /** Spark refuses an external settlement this long after the authorization (spark-api.md §2.13): refused here before any call. */
 export const EXTERNAL_WINDOW_MS = 48 * 60 * 60 * 1000;
@@ -101,10 +101,12 @@ and its \`operation\`: the identical request is re-sent until Spark answers.`;
 const outcomes = (done: string) => ({
   201: json(Session, done),
   202: json(Session, "Spark's answer is unknown: `operation.state` is `unknown` and the gateway re-sends the identical request"),
-  ...errorResponses,
-  409: json(ErrorBody, "Already settled or cancelled through this API, or another request for it is in doubt"),
-  422: json(ErrorBody, "Zero amount, or `machineAuTime` more than 48 h ago"),
-  502: json(ErrorBody, "Spark refused (50, 51, 52 or a general code); `error.spark` carries its code and description"),
+  ...tenantErrors(400, 413),
+  409: errorResponse(
+    "Already settled or cancelled through this API (`already_settled`, `already_cancelled`, `already_authorized`), another request for it is in doubt (`operation_in_doubt`), it awaits review (`review_required`), or the same `Idempotency-Key` came with another body (`idempotency_key_reused`)",
+  ),
+  422: errorResponse("Zero amount (`zero_amount`), or `machineAuTime` more than 48 h ago (`authorization_too_old`)"),
+  502: errorResponse("Spark refused (`spark_error`: 50, 51, 52 or a general code); `error.spark` carries its code and description. Nothing was settled; it may be tried again."),
 });
 
 const routes = {

@@ -13,8 +13,9 @@ import { disconnect, invite, registerWithCpo, rotate, updateConnection } from ".
 import { RETAIL_FACTOR_DECIMALS, VAT_PERCENT_DECIMALS, getOcpiSettings, readSettingDecimal, saveOcpiSettings } from "../ocpi/settings";
 import { httpsUrlSchema } from "../webhooks/url-policy";
 import { requireTenant } from "./auth";
+import { requireJsonBody } from "./json-body";
 import { openApiRouter } from "./openapi";
-import { errorResponses } from "./schemas";
+import { errorResponse, tenantErrors } from "./schemas";
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { "application/json": { schema } }, required: true } });
@@ -92,8 +93,8 @@ const Settings = z
   .object({ retailFactor: z.string().openapi({ example: "1.25" }), vatPercent: z.string().openapi({ example: "21" }), currency: z.string().nullable().openapi({ example: "EUR" }) })
   .openapi("OcpiSettings");
 
-const conflictResponse = { 409: json(z.object({ error: z.object({ code: z.string(), message: z.string() }) }), "Conflicting state") };
-const badGateway = { 502: json(z.object({ error: z.object({ code: z.string(), message: z.string() }) }), "The CPO failed a step; nothing was kept or changed") };
+const busy = "another registration, rotation or unregistration of this tenant is in progress (`conflict`)";
+const registrationFailed = { 502: errorResponse("A step failed (`ocpi_registration_failed`): the message names the step and what the CPO answered. Nothing was kept.") };
 
 const routes = {
   register: createRoute({
@@ -105,7 +106,7 @@ const routes = {
     description:
       "With the CPO's versions URL and Token A the gateway reads the CPO's versions (Token A Base64-encoded, then as is after a 401, unless `tokenEncoding` fixes the form), chooses the highest common version, reads its details (a `commands` endpoint, 2.2.1 role RECEIVER, and a `credentials` endpoint are required), POSTs its own credentials with a new token, and keeps the CPO's token from the answer. A failing step is a 502 naming it; 409 when already connected. The Locations and Tariffs are pulled right after.",
     request: body(ConnectionInput),
-    responses: { 201: json(Connection, "The connection, now connected"), ...errorResponses, ...conflictResponse, ...badGateway },
+    responses: { 201: json(Connection, "The connection, now connected"), ...tenantErrors(400, 413), 409: errorResponse(`Already connected, or ${busy}`), ...registrationFailed },
   }),
   invite: createRoute({
     method: "post",
@@ -115,7 +116,7 @@ const routes = {
     summary: "Invite the CPO (CPO-initiated)",
     description:
       "A new Token A and the gateway's versions URL to hand to the CPO, shown once; it replaces any open invitation. The CPO then registers by POSTing its credentials to `/ocpi/{version}/credentials` with it. 409 when already connected.",
-    responses: { 201: json(Invitation, "Token A, shown only now"), ...errorResponses, ...conflictResponse },
+    responses: { 201: json(Invitation, "Token A, shown only now"), ...tenantErrors(413), 409: errorResponse(`Already connected, or ${busy}`) },
   }),
   read: createRoute({
     method: "get",
@@ -124,7 +125,7 @@ const routes = {
     security,
     summary: "Read the OCPI connection",
     description: "`none`, `invited` or `connected`, with the CPO's parties and endpoints and the outcome of the last pulls. Never shows a token.",
-    responses: { 200: json(Connection, "The connection"), ...errorResponses },
+    responses: { 200: json(Connection, "The connection"), ...tenantErrors() },
   }),
   update: createRoute({
     method: "patch",
@@ -132,9 +133,10 @@ const routes = {
     tags,
     security,
     summary: "Change the OCPI connection",
-    description: "Forces the token form the gateway sends (`tokenEncoding`, null for by version) and sets the parties accepted besides the CPO's own. 404 without a connection or invitation.",
+    description: "Forces the token form the gateway sends (`tokenEncoding`, null for by version) and sets the parties accepted besides the CPO's own. 404 without a connection or invitation; 415 without a JSON body.",
+    middleware: [requireJsonBody] as const,
     request: body(ConnectionUpdate),
-    responses: { 200: json(Connection, "The connection"), ...errorResponses },
+    responses: { 200: json(Connection, "The connection"), ...tenantErrors(400, 404, 413, 415) },
   }),
   remove: createRoute({
     method: "delete",
@@ -144,7 +146,7 @@ const routes = {
     summary: "Disconnect from the CPO",
     description:
       "Sends DELETE to the CPO's credentials endpoint (its outcome is recorded, not required), retires both tokens and forgets the CPO's Locations and Tariffs. Sessions in progress keep what they have; settle or cancel them through the sessions API.",
-    responses: { 200: json(Connection, "The connection, now none"), ...errorResponses, ...conflictResponse },
+    responses: { 200: json(Connection, "The connection, now none"), ...tenantErrors(413), 409: errorResponse("Another registration, rotation or unregistration of this tenant is in progress (`conflict`)") },
   }),
   rotate: createRoute({
     method: "post",
@@ -153,7 +155,12 @@ const routes = {
     security,
     summary: "Rotate the gateway's OCPI token",
     description: "PUTs the gateway's credentials with a new token to the CPO; on success the CPO's token from its answer is kept and the previous gateway token answers 401. The CPO failing is a 502 and nothing changes.",
-    responses: { 200: json(Connection, "The connection"), ...errorResponses, ...conflictResponse, ...badGateway },
+    responses: {
+      200: json(Connection, "The connection"),
+      ...tenantErrors(413),
+      409: errorResponse(`Not connected, or ${busy}`),
+      502: errorResponse("The CPO did not accept the new credentials (`ocpi_rotation_failed`); nothing changed"),
+    },
   }),
   sync: createRoute({
     method: "post",
@@ -162,7 +169,7 @@ const routes = {
     security,
     summary: "Pull Locations and Tariffs again",
     description: "Starts a pull of the CPO's Locations and Tariffs (offset 0, then each `Link` rel=next); `lastSync` shows the outcome once it ends. 409 when not connected.",
-    responses: { 202: json(Connection, "The pull started; the connection as it stands"), ...errorResponses, ...conflictResponse },
+    responses: { 202: json(Connection, "The pull started; the connection as it stands"), ...tenantErrors(413), 409: errorResponse("Not connected (`conflict`)") },
   }),
   settings: createRoute({
     method: "get",
@@ -171,7 +178,7 @@ const routes = {
     security,
     summary: "Read the OCPI amount settings",
     description: "How the card amount is computed from the CPO's cost (CONTRACT §7.7): retail factor, VAT percent added to costs without VAT, and the expected currency.",
-    responses: { 200: json(Settings, "The settings") , ...errorResponses },
+    responses: { 200: json(Settings, "The settings"), ...tenantErrors() },
   }),
   updateSettings: createRoute({
     method: "patch",
@@ -179,9 +186,10 @@ const routes = {
     tags,
     security,
     summary: "Change the OCPI amount settings",
-    description: "Decimal strings or JSON numbers; a change counts for amounts computed after it. Out of range: 400.",
+    description: "Decimal strings or JSON numbers; a change counts for amounts computed after it. Out of range: 400; without a JSON body: 415.",
+    middleware: [requireJsonBody] as const,
     request: body(SettingsInput),
-    responses: { 200: json(Settings, "The settings") , ...errorResponses },
+    responses: { 200: json(Settings, "The settings"), ...tenantErrors(400, 413, 415) },
   }),
 };
 

@@ -56,8 +56,6 @@ const FUNCTIONAL = new Set(["locations", "tariffs", "sessions", "cdrs", "command
 type OcpiEnv = { Bindings: Env; Variables: AppEnv["Variables"] & { ocpiParty?: Party; correlationId: string } };
 type Ctx = Context<OcpiEnv>;
 
-const SPEC = "See the OCPI specification (tags `2.2.1` and `2.1.1-d2`) and CONTRACT §7.";
-
 // ---------------------------------------------------------------- answers
 
 /** An envelope answer. Raw number leaves in `data` are serialized as written. */
@@ -199,25 +197,63 @@ const VersionParam = param("version", "2.2.1");
 const PartyParams = { version: VersionParam, countryCode: param("countryCode", "BE"), partyId: param("partyId", "BEC") };
 const Envelope = z
   .object({ data: z.any().optional(), status_code: z.number().int(), status_message: z.string(), timestamp: z.string() })
-  .openapi("OcpiEnvelope", { description: "The OCPI response envelope; `data` is left out of acknowledgements and errors." });
-const answers = (description: string) => ({
-  200: { description, content: { "application/json": { schema: Envelope } } },
-  400: { description: "Refused (status_code 2001): malformed JSON, a missing or mistyped field, ids that differ from the URL, an undeclared party", content: { "application/json": { schema: Envelope } } },
-  401: { description: "Missing, unknown or retired token, or one not allowed here (status_code 2000)", content: { "application/json": { schema: Envelope } } },
-  404: { description: "Not held by the gateway (status_code 2003 for Locations, 2001 otherwise)", content: { "application/json": { schema: Envelope } } },
-});
+  .openapi("OcpiEnvelope", {
+    description: "The OCPI response envelope: `status_code` 1000 is success, 2xxx a refusal of the request, 3xxx a failure reaching the CPO. `data` is left out of acknowledgements and errors.",
+    example: { data: { version: "2.2.1" }, status_code: 1000, status_message: "Success", timestamp: "2024-05-01T10:00:00Z" },
+  });
+const enveloped = (description: string) => ({ description, content: { "application/json": { schema: Envelope } } });
 const security = [{ OcpiToken: [] }];
 
+/** Where the contract describes a route, and what the specification adds. */
+function specPointer(path: string): string {
+  const module = path.split("/")[2];
+  const section = module === undefined ? "§7.2 (transport)" : module === "credentials" ? "§7.3 (connecting a tenant)" : "§7.4 (what the gateway receives)";
+  return `CONTRACT ${section}, with §7.2 for tokens, envelope, headers and refusals. Where it is silent, the OCPI specification of the connection's version decides: tag \`2.2.1\` or \`2.1.1-d2\` of github.com/ocpi/ocpi.`;
+}
+
+/** What the CPO sends in the body of a module request. */
+const BODIES: Record<string, string> = {
+  credentials: "The CPO's credentials object of that version.",
+  locations: "The Location, EVSE or connector the URL addresses (PUT: whole; PATCH: the fields that changed, with `last_updated`).",
+  tariffs: "The Tariff (PUT: whole; PATCH on 2.1.1: the fields that changed).",
+  sessions: "The Session (PUT: whole; PATCH: the fields that changed, `last_updated` required on 2.2.1).",
+  cdrs: "The CDR.",
+  commands: "The bare CommandResult (2.2.1) or CommandResponse (2.1.1), without an envelope.",
+};
+
+/**
+ * An OCPI route as the reference shows it: its statuses follow from the method and the module
+ * (201 for new objects, 405 where a method depends on the registration state or the version, 413
+ * for bodies). The body is documented, not validated here: each receiver reads it exactly.
+ */
 function route(method: "get" | "post" | "put" | "patch" | "delete", path: string, params: Record<string, z.ZodString>, summary: string, description: string) {
+  const module = path.split("/")[2];
+  const hasBody = ["post", "put", "patch"].includes(method);
+  const notAllowed = module === "credentials" ? method !== "get" : module === "tariffs" && method === "patch";
+  const partyInPath = "countryCode" in params;
   return createRoute({
     method,
     path,
     tags: ["OCPI"],
     security,
     summary,
-    description: `${description} ${SPEC}`,
-    request: { params: z.object(params) },
-    responses: answers(summary),
+    description: `${description}\n\n${specPointer(path)}`,
+    request: {
+      params: z.object(params),
+      ...(hasBody && module !== undefined
+        ? { body: { required: true, content: { "application/json": { schema: { type: "object" as const, description: BODIES[module] ?? "The OCPI object." } } } } }
+        : {}),
+    },
+    responses: {
+      200: enveloped(module === "credentials" && hasBody ? `${summary}: status_code 1000, or 3001 (the CPO's versions or details could not be read with its token), 3002 (no version in common), 3003 (no commands endpoint)` : summary),
+      ...((method === "put" && module !== "credentials") || (method === "post" && module === "cdrs") ? { 201: enveloped("A new object (status_code 1000)") } : {}),
+      ...(hasBody || partyInPath ? { 400: enveloped("Refused (status_code 2001, naming the field): malformed JSON, a body that is not the expected object, a missing required field, a wrong type or enum value, ids or party that differ from the URL, an undeclared party, a DateTime not in the accepted form") } : {}),
+      401: enveloped("A missing, unknown or retired token, or one not allowed here: an invitation token beyond versions, details and credentials, or a connection's token on the other version's modules (status_code 2000)"),
+      ...(path !== "/versions" ? { 404: enveloped("An OCPI version the gateway does not serve (status_code 2000), or an object it does not hold (2003 for Locations, 2001 otherwise)") } : {}),
+      ...(notAllowed ? { 405: enveloped(module === "credentials" ? "Not in this registration state: POST once registered, PUT or DELETE with an invitation token (status_code 2000)" : "OCPI 2.2.1 has no Tariff PATCH (status_code 2000)") } : {}),
+      ...(hasBody ? { 413: enveloped("A body over 1 MiB (status_code 2000)") } : {}),
+      500: enveloped("A bug, logged with the request's `X-Request-ID` (status_code 3000); nothing the CPO sends is meant to cause one"),
+    },
   });
 }
 

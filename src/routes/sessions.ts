@@ -11,7 +11,7 @@ import { sessionStub } from "../sessions/stub";
 import { requireTenant } from "./auth";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { openApiRouter } from "./openapi";
-import { ErrorBody, ListQuery, MoneyInput, Session, SessionWithTimeline, errorResponses, page } from "./schemas";
+import { ListQuery, MoneyInput, Session, SessionWithTimeline, errorResponse, page, tenantErrors } from "./schemas";
 import type { OperationResult } from "../sessions/session-object";
 import { DEFAULT_CANCEL_REASON_CODE } from "../sessions/session-object";
 import { MAX_TRANSACTION_TIMEOUT_SECONDS } from "../spark/client";
@@ -51,11 +51,13 @@ const IdempotencyHeader = z.object({
     description: "`Idempotency-Key`: repeats with the same key return the first answer.",
   }),
 });
-const sparkFailure = {
-  202: json(Session, "Spark's answer is unknown (a timeout, a lost connection): `operation.state` is `unknown` and the gateway re-sends the identical request until Spark answers"),
-  409: json(ErrorBody, "The session is not in a state that allows this, or another call to Spark for it is in doubt (`operation_in_doubt`)"),
-  502: json(ErrorBody, "Spark declined; `error.spark` carries Spark's code and description"),
-};
+const inDoubt = json(Session, "Spark's answer is unknown (a timeout, a lost connection, a 5xx without Spark's verdict): `operation.state` is `unknown` and the gateway re-sends the identical request until Spark answers");
+const sparkRefused = errorResponse("Spark refused (`spark_error`); `error.spark` carries Spark's code and description, and the session stays as it was");
+/** Why a settle or cancel is refused for the session's state (CONTRACT §5, §8). */
+const stateConflict = (what: string) =>
+  errorResponse(
+    `The session cannot be ${what} now: \`operation_in_doubt\` (another call to Spark for it is pending or unknown; only the same request may be repeated), \`review_required\`, \`not_settleable\` / \`not_cancellable\` (not \`authorized\` or \`stop_requested\`), \`already_settled\` (for another amount), \`idempotency_key_reused\` (the same \`Idempotency-Key\` with another body), \`resolved_not_settled\`.`,
+  );
 
 const SettleInput = z
   .object({
@@ -99,35 +101,57 @@ const RemoteStartInput = z
   })
   .openapi("RemoteStartInput");
 
+const ONE_AT_A_TIME =
+  "Calls to Spark for one session run one at a time, in arrival order; each request sees the state the one before it left. Every call is recorded on the session before it is sent.";
+
 const routes = {
   create: createRoute({
     method: "post",
     path: "/sessions",
     tags: ["Sessions"],
+    summary: "Remote Start",
+    description:
+      "Starts a payment from your side: the gateway runs Spark's StartAuthentication (a new SparkTransactionId and its cipher; Spark's `HashedSparkTransactionId` must match) and then TriggerTransaction (`Amount`, `TransactionTimeout` = `timeoutSeconds`, `PosDisplay` = `display`, the terminal by HW serial (TerminalIdType 1) or machine id (2)), and answers `201` with the session in `awaiting_card`. " +
+      "Spark's TransactionCallback, DeclineCallback or TimeoutCallback then move it on (`session.authorized`, `session.declined`, `session.timed_out`); without any within `timeoutSeconds` + 60 s it ends `timed_out`. " +
+      "Spark refusing, or a wrong hash, is `502` and nothing further is sent. When TriggerTransaction's outcome is unknown the answer is `202` with `operation.kind` `remote_start`; it is never re-sent (it would wake the terminal twice).",
     security,
     request: body(RemoteStartInput),
-    responses: { 201: json(Session, "Remote Start: the terminal is waiting for a card"), ...errorResponses, ...sparkFailure },
+    responses: { 201: json(Session, "Remote Start: the terminal is waiting for a card"), 202: inDoubt, ...tenantErrors(400, 413), 502: sparkRefused },
   }),
   settle: createRoute({
     method: "post",
     path: "/sessions/{id}/settle",
     tags: ["Sessions"],
+    summary: "Settle a session",
+    description:
+      "Charges the final amount: the gateway calls Spark's Settlement with the session's SparkTransactionId, NayaxTransactionId and SiteId, `TerminalId` = HW serial (TerminalIdType 1), the amount, and `receipt` as `EReceiptData` (a JSON string), signed with your integrator credentials. `200` → the settled session (amount, currency, auth code, RRNs, time from Spark). " +
+      "A malformed amount is `400`; zero or above the authorized amount is `422` (to release a hold without charging, cancel). A session not `authorized` or `stop_requested` is `409`. " +
+      "A repeat with the same amount answers the first result without calling Spark again; another amount after success is `409`; the same `Idempotency-Key` answers the first answer, and with another body is `409`. " +
+      "Spark declining is `502` with Spark's code, `session.settlement_failed` is emitted and the session stays settleable. An unknown outcome is `202` (see `operation`): the identical request is re-sent on `SPARK_RESEND_SCHEDULE`, and after `SPARK_RESEND_HORIZON_SECONDS`, or a refusal of a re-send, the session goes to `review_required`. " +
+      ONE_AT_A_TIME,
     security,
     request: { params: IdParam, headers: IdempotencyHeader, ...body(SettleInput) },
     responses: {
       200: json(Session, "Settled: amount, currency, auth code, RRNs and time from Spark's answer"),
-      ...errorResponses,
-      ...sparkFailure,
-      422: json(ErrorBody, "Zero, or above the authorized amount"),
+      202: inDoubt,
+      ...tenantErrors(400, 404, 413),
+      409: stateConflict("settled"),
+      422: errorResponse("Zero (`zero_amount`: cancel instead), or above the authorized amount (`above_authorized`)"),
+      502: sparkRefused,
     },
   }),
   cancel: createRoute({
     method: "post",
     path: "/sessions/{id}/cancel",
     tags: ["Sessions"],
+    summary: "Cancel a session",
+    description:
+      "Releases the hold without charging: Spark's CancelTransaction (type 1, the authorized amount; a pre-selection is voided with type 2), with your optional reason. The body is optional. `200` → the session, `cancelled` (`session.cancelled`); a repeat on a cancelled session answers it again. " +
+      "A session not `authorized` or `stop_requested` is `409`; so is a cancel while a settle is in doubt. Spark declining is `502`. An unknown outcome is `202` and the identical request is re-sent (Spark's 28 \"Already Cancelled\" counts as success). " +
+      ONE_AT_A_TIME,
     security,
     request: { params: IdParam, headers: IdempotencyHeader, ...body(CancelInput, false) },
-    responses: { 200: json(Session, "Cancelled: the hold is released (or the pre-selection voided)"), ...errorResponses, ...sparkFailure },
+    responses: { 200: json(Session, "Cancelled: the hold is released (or the pre-selection voided)"), 202: inDoubt, ...tenantErrors(400, 404, 413), 409: stateConflict("cancelled"), 502: sparkRefused },
   }),
   resolve: createRoute({
     method: "post",
@@ -135,26 +159,32 @@ const routes = {
     tags: ["Sessions"],
     summary: "Close a review",
     description:
-      "Closes a `review_required` session after you checked with Nayax whether money moved: `settled` marks it settled for the recorded amount (`session.settled`; a cancel in review becomes `cancelled`), `not_settled` returns it to `authorized`, settleable again. `409 not_in_review` on any other session.",
+      "Closes a `review_required` session after you checked with Nayax whether money moved: `settled` marks it settled for the recorded amount (`session.settled`, with `resolvedBy` `tenant` and your note; a cancel in review becomes `cancelled`), `not_settled` returns it to `authorized`, settleable again. `409 not_in_review` on any other session; another `outcome` is `400`.",
     security,
     request: { params: IdParam, ...body(ResolveInput) },
-    responses: { 200: json(Session, "The session, closed"), ...errorResponses, 409: json(ErrorBody, "The session is not in review (`not_in_review`)") },
+    responses: { 200: json(Session, "The session, closed"), ...tenantErrors(400, 404, 413), 409: errorResponse("The session is not in review (`not_in_review`)") },
   }),
   list: createRoute({
     method: "get",
     path: "/sessions",
     tags: ["Sessions"],
+    summary: "List sessions",
+    description:
+      "Your sessions, newest first, filtered by `status`, `siteId`, `overdue` and creation time (`from`, `to`), a page at a time (`limit`, `cursor` → `nextCursor`). Read from the history, which trails each session by one write batch (milliseconds); `GET /v1/sessions/{id}` is never behind. Unknown query parameters are refused (400).",
     security,
     request: { query: SessionListQuery },
-    responses: { 200: json(page(Session, "SessionList"), "Sessions, newest first"), ...errorResponses },
+    responses: { 200: json(page(Session, "SessionList"), "Sessions, newest first"), ...tenantErrors(400) },
   }),
   read: createRoute({
     method: "get",
     path: "/sessions/{id}",
     tags: ["Sessions"],
+    summary: "Read a session",
+    description:
+      "The session by its id (Spark's SparkTransactionId), with its event timeline (`events`, oldest first, each with its deliveries). Read from the session itself, so it is never behind. Another tenant's session, or one deleted by retention, is `404`.",
     security,
     request: { params: IdParam },
-    responses: { 200: json(SessionWithTimeline, "The session with its event timeline"), ...errorResponses },
+    responses: { 200: json(SessionWithTimeline, "The session with its event timeline"), ...tenantErrors(400, 404) },
   }),
 };
 

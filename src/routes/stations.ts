@@ -12,7 +12,7 @@ import { forgetStations, stationRecord } from "../tenants/lookup";
 import type { StationRecord } from "../tenants/lookup";
 import { requireTenant } from "./auth";
 import { openApiRouter } from "./openapi";
-import { Money, MoneyInput, errorResponses } from "./schemas";
+import { Money, MoneyInput, tenantErrors } from "./schemas";
 
 const Availability = z.enum(["available", "busy", "out_of_service"]);
 /** OCPI ids are CiString(36) on 2.2.1 and string(39) on 2.1.1: ASCII, the longer limit. */
@@ -59,12 +59,17 @@ const Station = z
   })
   .openapi("Station");
 
-const MachineId = z.coerce.number().int().min(0).openapi({ param: { name: "machineId", in: "path" }, example: 71234996 });
+// A coerced number reads as optional and nullable to the generator; a path parameter is neither.
+const MachineId = z.coerce.number().int().min(0).openapi({ param: { name: "machineId", in: "path", required: true }, type: "integer", example: 71234996 });
 const StationNumber = z.string().min(1).max(32).openapi({ param: { name: "serviceStationNumber", in: "path" }, example: "5" });
 const security = [{ ApiKey: [] }];
 const tags = ["Stations"];
 const body = { body: { content: { "application/json": { schema: StationInput } }, required: true } };
-const answer = { 200: { content: { "application/json": { schema: Station } }, description: "The station as stored, with the EVSE status and the effective availability" }, ...errorResponses };
+const stored = { content: { "application/json": { schema: Station } }, description: "The station as stored, with the EVSE status and the effective availability" };
+/** A PUT answers what it stored; a malformed machine id, station number or body is 400. */
+const putAnswer = { 200: stored, ...tenantErrors(400, 413) };
+/** A GET answers what is stored, or 404 when nothing was ever set there. */
+const getAnswer = { 200: stored, ...tenantErrors(400, 404) };
 
 const routes = {
   put: createRoute({
@@ -74,9 +79,9 @@ const routes = {
     security,
     summary: "Set a station's state",
     description:
-      "Replaces what InfoQuery, AvailabilityCheck and TransactionNotify use for this service station: availability, display text, pre-authorization amount, and optionally the OCPI EVSE it is mapped to. A mapped station is as available as the more restrictive of `availability` and the EVSE's status.",
+      "Replaces what InfoQuery, AvailabilityCheck and TransactionNotify use for this service station: availability, display text, pre-authorization amount, and optionally the OCPI EVSE it is mapped to. A mapped station is as available as the more restrictive of `availability` and the EVSE's status (`AVAILABLE` → available; `CHARGING`, `BLOCKED`, `RESERVED` → busy; anything else → out of service). `availability` is required unless `ocpi` is given (then it means available); `ocpi: null` removes the mapping. A station never set answers Spark as available, with your default pre-authorization amount. Counts from the next question Spark asks.",
     request: { params: z.object({ machineId: MachineId, serviceStationNumber: StationNumber }), ...body },
-    responses: answer,
+    responses: putAnswer,
   }),
   get: createRoute({
     method: "get",
@@ -86,7 +91,7 @@ const routes = {
     summary: "Read a station's state",
     description: "The station as stored, with its EVSE's current status and the availability Spark is told. 404 when never set.",
     request: { params: z.object({ machineId: MachineId, serviceStationNumber: StationNumber }) },
-    responses: answer,
+    responses: getAnswer,
   }),
   putMachine: createRoute({
     method: "put",
@@ -97,7 +102,7 @@ const routes = {
     description:
       "For devices with one service point, whose callbacks carry no ServiceStationNumber: their state. A callback naming a station number uses that station's state when set, else this one, else the defaults.",
     request: { params: z.object({ machineId: MachineId }), ...body },
-    responses: answer,
+    responses: putAnswer,
   }),
   getMachine: createRoute({
     method: "get",
@@ -107,7 +112,7 @@ const routes = {
     summary: "Read a single-point machine's state",
     description: "The machine's own state as stored, with its EVSE's status and the effective availability. 404 when never set.",
     request: { params: z.object({ machineId: MachineId }) },
-    responses: answer,
+    responses: getAnswer,
   }),
 };
 

@@ -29,7 +29,7 @@ import { requireTenant } from "./auth";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { requireJsonBody } from "./json-body";
 import { openApiRouter } from "./openapi";
-import { ErrorBody, ListQuery, errorResponses, page } from "./schemas";
+import { ListQuery, errorResponse, page, tenantErrors } from "./schemas";
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { "application/json": { schema } }, required: true } });
@@ -94,8 +94,6 @@ const RecoverInput = z
   .object({ since: z.iso.datetime({ offset: true }).openapi({ example: "2026-01-01T00:00:00Z", description: "Recover events created at or after this time." }) })
   .openapi("RecoverInput");
 
-const conflict = { 409: json(ErrorBody, "The endpoint is disabled") };
-const unsupported = { 415: json(ErrorBody, "The body is not sent as application/json") };
 
 /** The description of the endpoint list, shared with the operator's view. */
 export const ENDPOINT_LIST_DESCRIPTION =
@@ -110,7 +108,7 @@ const routes = {
     summary: "List webhook endpoints",
     description: ENDPOINT_LIST_DESCRIPTION,
     request: { query: ListQuery },
-    responses: { 200: json(page(Endpoint, "WebhookEndpointList"), "Endpoints, newest first"), ...errorResponses },
+    responses: { 200: json(page(Endpoint, "WebhookEndpointList"), "Endpoints, newest first"), ...tenantErrors(400) },
   }),
   create: createRoute({
     method: "post",
@@ -119,9 +117,9 @@ const routes = {
     security,
     summary: "Create a webhook endpoint",
     description:
-      "Registers a URL (https, or http on a loopback host) for signed webhooks. The signing secret is in this answer only. A new endpoint receives the events created from now on; nothing from the past.",
+      "Registers a URL for signed webhooks: `https://`, or `http://` on a loopback host only; a URL carrying credentials (`user:pw@`) is refused (400). `eventTypes` filters what it receives (null: everything); `headers` adds up to 10 headers of your own. The signing secret (`whsec_…`) is in this answer only. A new endpoint receives the events created from now on; nothing from the past.",
     request: body(EndpointInput),
-    responses: { 201: json(Endpoint.extend({ secret: z.string() }), "The endpoint, with its signing secret shown once"), ...errorResponses },
+    responses: { 201: json(Endpoint.extend({ secret: z.string() }), "The endpoint, with its signing secret shown once"), ...tenantErrors(400, 413) },
   }),
   read: createRoute({
     method: "get",
@@ -131,7 +129,7 @@ const routes = {
     summary: "Read a webhook endpoint",
     description: "The endpoint with its health; header values masked, no secret.",
     request: { params: IdParam },
-    responses: { 200: json(Endpoint, "The endpoint"), ...errorResponses },
+    responses: { 200: json(Endpoint, "The endpoint"), ...tenantErrors(404) },
   }),
   update: createRoute({
     method: "patch",
@@ -143,7 +141,7 @@ const routes = {
       "Changes the URL, `enabled`, the `eventTypes` filter or the custom headers (given headers replace all of them). The body must be sent as `application/json` (else 415). Re-enabling sends nothing from the past: use recover.",
     middleware: [requireJsonBody] as const,
     request: { params: IdParam, ...body(EndpointUpdate) },
-    responses: { 200: json(Endpoint, "The endpoint"), ...errorResponses, ...unsupported },
+    responses: { 200: json(Endpoint, "The endpoint"), ...tenantErrors(400, 404, 413, 415) },
   }),
   remove: createRoute({
     method: "delete",
@@ -153,7 +151,7 @@ const routes = {
     summary: "Delete a webhook endpoint",
     description: "Stops every delivery to it, pending ones included. Its recorded deliveries and attempts stay in the events' history.",
     request: { params: IdParam },
-    responses: { 204: { description: "Deleted" }, ...errorResponses },
+    responses: { 204: { description: "Deleted" }, ...tenantErrors(404, 413) },
   }),
   rotate: createRoute({
     method: "post",
@@ -163,7 +161,7 @@ const routes = {
     summary: "Rotate the signing secret",
     description: "Answers the new secret, once. For 24 h every delivery carries two signatures, with the new and the previous secret, so the receiver can switch without losing events.",
     request: { params: IdParam },
-    responses: { 200: json(z.object({ secret: z.string() }), "The new secret, shown once; the old one keeps signing for 24 h"), ...errorResponses },
+    responses: { 200: json(z.object({ secret: z.string() }), "The new secret, shown once; the old one keeps signing for 24 h"), ...tenantErrors(404, 413) },
   }),
   test: createRoute({
     method: "post",
@@ -178,7 +176,7 @@ const routes = {
         z.object({ eventId: z.string(), delivered: z.boolean(), status: z.number().int().nullable(), error: z.string().nullable(), durationMs: z.number() }),
         "A webhook.test event was sent once, now",
       ),
-      ...errorResponses,
+      ...tenantErrors(404, 413),
     },
   }),
   recover: createRoute({
@@ -195,8 +193,8 @@ const routes = {
     request: { params: IdParam, ...body(RecoverInput) },
     responses: {
       202: json(z.object({ events: z.number().int(), sessions: z.number().int() }), "Queued: the events to be sent again, in order, and their sessions"),
-      ...errorResponses,
-      ...conflict,
+      ...tenantErrors(400, 404, 413),
+      409: errorResponse("The endpoint is disabled and there is something to recover (`endpoint_disabled`)"),
     },
   }),
 };
