@@ -94,7 +94,7 @@ describe("API reference", () => {
 
 describe("PATCHes without a JSON body", () => {
   it("are 415 and change nothing, like every other write route", async () => {
-    const tenant = await onboard({ siteIds: [] });
+    const tenant = await onboard({ siteIds: [site++] });
     for (const path of ["/v1/ocpi/settings", "/v1/ocpi/connection"]) {
       const res = await api<{ error: { code: string } }>(tenant.apiKey, path, { method: "PATCH", body: JSON.stringify({ retailFactor: "2" }), headers: { "Content-Type": "text/plain" } });
       expect(res.status, path).toBe(415);

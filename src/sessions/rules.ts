@@ -415,8 +415,8 @@ function external(record: SessionRecord | null, cmd: Extract<Command, { type: "e
     if (record.status === "review_required") return unchanged(record, refused(409, "review_required", "the transaction awaits review: resolve it first"));
     // Refused before, or resolved as not settled: a new request may try again; anything that went through is final.
     if (record.status !== "declined" && record.status !== "authorized") {
-      const code = record.status === "cancelled" ? "already_cancelled" : "already_settled";
-      return unchanged(record, refused(409, code, `NayaxTransactionId ${cmd.request.nayaxTransactionId} was already ${record.status} through this API`));
+      const message = `NayaxTransactionId ${cmd.request.nayaxTransactionId} was already ${record.status} through this API`;
+      return unchanged(record, record.status === "cancelled" ? refused(409, "already_cancelled", message) : refused(409, "already_settled", message));
     }
   }
   const next = record ? structuredClone(record) : blankRecord(cmd.tenantId, cmd.sessionId, "external", now);
