@@ -165,10 +165,12 @@ describe("settle: recorded first, then the outcome", () => {
     expect(run(record, settleCmd()).next).toBe(record);
   });
 
-  it("not sent (credentials unreadable): 502, nothing recorded as pending", () => {
+  it("not sent (the name did not resolve, credentials unreadable): 502, settlement_failed, nothing recorded as pending", () => {
     const sent = run(authorized(), settleCmd()).next!;
-    const t = run(sent, outcome({ kind: "not_sent", failure: failure(null, "no credentials") }));
+    const t = run(sent, outcome({ kind: "not_sent", failure: failure(null, "request failed: DNS lookup failed for spark-qa.example") }));
     expect(t.next!.pending).toBeNull();
+    expect(t.next!.status).toBe("authorized");
+    expect(t.events).toEqual(["session.settlement_failed"]);
     expect(t.reply).toMatchObject({ kind: "refused", status: 502 });
   });
 

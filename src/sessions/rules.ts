@@ -525,7 +525,8 @@ function outcome(record: SessionRecord | null, cmd: Extract<Command, { type: "ou
         next.status = "declined";
         next.decline = { code: null, description: failure!.description };
       }
-      return { next, events: [], reply: badGateway(failure!) };
+      // A settlement that could not be made is announced like one Spark refused: the session stays settleable.
+      return { next, events: op.kind === "settle" ? ["session.settlement_failed"] : [], reply: badGateway(failure!) };
     }
   }
 }
