@@ -1,0 +1,213 @@
+/**
+ * `npm run bench:profile`: where the gateway's time goes under load. Starts the gateway as
+ * `npm start` does (default settings, a loopback webhook endpoint receiving every event), puts
+ * TransactionNotify on new sessions on it at each CONCURRENCY for SECONDS, and meanwhile takes a
+ * CPU profile of the Worker through its inspector (the session objects run in the same isolate).
+ * Prints the functions that take the most time (self and total) and writes the profiles to
+ * bench/results/profile-<C>.cpuprofile (open them in Chrome DevTools).
+ *
+ * With TIMINGS=1 the Worker adds `Server-Timing` stages to each answer (see src/lib/timing.ts),
+ * and the script prints their percentiles among the slowest 1 % and the rest.
+ *
+ *   CONCURRENCY=32,64 SECONDS=15 npm run bench:profile
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, createServer, request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { WebSocket } from "undici";
+import { oneDecimal, percentile } from "./stats";
+import { demoTenantFile } from "../scripts/demo-tenant";
+import type { DemoTenant } from "../scripts/demo-tenant";
+
+const CONCURRENCY = (process.env.CONCURRENCY ?? "32,64").split(",").map(Number);
+const SECONDS = Number(process.env.SECONDS ?? 15);
+const PORT = Number(process.env.PORT ?? 8900);
+const RECEIVER_PORT = PORT + 30;
+const root = mkdtempSync(join(tmpdir(), "spark-profile-"));
+let child: ChildProcess | null = null;
+process.on("exit", () => {
+  if (child?.pid) {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // gone
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+process.on("SIGINT", () => process.exit(130));
+
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; timing: string | null }> {
+  return new Promise((done, fail) => {
+    const u = new URL(url);
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => done({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), timing: (res.headers["server-timing"] as string | undefined) ?? null }));
+    });
+    req.on("error", fail);
+    req.end(body);
+  });
+}
+
+/** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
+async function inspector(url: string) {
+  const ws = new WebSocket(url);
+  await new Promise<void>((ready, fail) => {
+    ws.addEventListener("open", () => ready());
+    ws.addEventListener("error", (e) => fail(new Error(`inspector: ${String((e as { message?: string }).message ?? e)}`)));
+  });
+  let id = 0;
+  const pending = new Map<number, (result: unknown) => void>();
+  ws.addEventListener("message", (event) => {
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+  });
+  return {
+    send<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+      const n = ++id;
+      return new Promise<T>((done) => {
+        pending.set(n, (r) => done(r as T));
+        ws.send(JSON.stringify({ id: n, method, params }));
+      });
+    },
+    close: () => ws.close(),
+  };
+}
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** Self and total time per function (by name and location), in ms, from a CPU profile. */
+function summarizeProfile(profile: CpuProfile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+  const label = (id: number) => {
+    const f = byId.get(id)!.callFrame;
+    const file = f.url.split("/").slice(-2).join("/");
+    return `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
+  };
+  const selfBy = new Map<string, number>();
+  const totalBy = new Map<string, number>();
+  for (const [id, ms] of self) {
+    selfBy.set(label(id), (selfBy.get(label(id)) ?? 0) + ms);
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const l = label(at);
+      if (seen.has(l)) continue;
+      seen.add(l);
+      totalBy.set(l, (totalBy.get(l) ?? 0) + ms);
+    }
+  }
+  const wall = (profile.endTime - profile.startTime) / 1000;
+  const idle = [...selfBy].filter(([l]) => /^\((idle|program|garbage collector)\)/.test(l));
+  return { wall, self: [...selfBy].sort((a, b) => b[1] - a[1]), total: [...totalBy].sort((a, b) => b[1] - a[1]), idle };
+}
+
+/** Parses `Server-Timing: route;dur=1.2, session;dur=3.4`. */
+function stagesOf(header: string | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (header ?? "").split(",")) {
+    const m = /^\s*([\w-]+);dur=([\d.]+)/.exec(part);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(204).end());
+  });
+  await new Promise<void>((r) => receiver.listen(RECEIVER_PORT, "127.0.0.1", r));
+  const stateDir = join(root, "state");
+  child = spawn(resolve("node_modules/.bin/tsx"), ["scripts/start.ts"], {
+    env: { ...process.env, PORT: String(PORT), STATE_DIR: stateDir, DEMO_TENANT: "1", ...(process.env.TIMINGS ? { TIMINGS: "1" } : {}) },
+    stdio: ["ignore", "ignore", "inherit"],
+    detached: true,
+  });
+  const gateway = `http://127.0.0.1:${PORT}`;
+  let tenant: DemoTenant | null = null;
+  for (let i = 0; i < 600 && !tenant; i++) {
+    try {
+      tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  if (!tenant) throw new Error("the gateway did not start");
+  await post(`${gateway}/v1/webhook-endpoints`, JSON.stringify({ url: `http://127.0.0.1:${RECEIVER_PORT}/hooks` }), { Authorization: `Bearer ${tenant.apiKey}` });
+  const targets = (await (await fetch(`http://127.0.0.1:${PORT + 10_000}/json`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const cdp = await inspector(targets[0]!.webSocketDebuggerUrl);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+  let nayax = 4_300_000_000;
+  const notify = () => {
+    const id = crypto.randomUUID();
+    const n = nayax++;
+    const body = `{"HwSerial":"0434334921100366","MachineId":${71_000_000 + (n % 500)},"NayaxTransactionId":${n},"SparkTransactionId":"${id}","Amount":30.00,"CardLast4Digits":"1234","CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","CardUid":"1288528281124927","ServiceStationNumber":"1","SiteId":9000,"MachineAuTime":"20240205194122328"}`;
+    return post(`${gateway}/spark/TransactionNotify`, body, { "X-Spark-Secret": tenant!.sparkCallbackSecret });
+  };
+  await notify();
+  mkdirSync("bench/results", { recursive: true });
+  for (const c of CONCURRENCY) {
+    await cdp.send("Profiler.start");
+    const samples: Array<{ ms: number; stages: Record<string, number> }> = [];
+    const until = performance.now() + SECONDS * 1000;
+    await Promise.all(
+      Array.from({ length: c }, async () => {
+        while (performance.now() < until) {
+          const t0 = performance.now();
+          const res = await notify();
+          samples.push({ ms: performance.now() - t0, stages: stagesOf(res.timing) });
+        }
+      }),
+    );
+    const { profile } = await cdp.send<{ profile: CpuProfile }>("Profiler.stop");
+    writeFileSync(`bench/results/profile-${c}.cpuprofile`, JSON.stringify(profile));
+    const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
+    console.log(`\n=== ${c} in flight: ${samples.length} requests in ${SECONDS} s (${oneDecimal(samples.length / SECONDS)}/s), p50 ${oneDecimal(percentile(sorted, 50))} ms, p99 ${oneDecimal(percentile(sorted, 99))} ms`);
+    const summary = summarizeProfile(profile);
+    const busy = summary.wall - summary.idle.reduce((s, [, ms]) => s + ms, 0);
+    console.log(`CPU profile: ${oneDecimal(summary.wall)} ms wall, ${oneDecimal(busy)} ms busy in the isolate (${Math.round((busy / summary.wall) * 100)} %)`);
+    for (const [l, ms] of summary.idle) console.log(`  ${oneDecimal(ms).toString().padStart(9)} ms  ${l}`);
+    console.log("top self time:");
+    for (const [l, ms] of summary.self.filter(([l]) => !/^\((idle|program)\)/.test(l)).slice(0, 20)) console.log(`  ${oneDecimal(ms).toString().padStart(9)} ms  ${l}`);
+    console.log("top total time:");
+    for (const [l, ms] of summary.total.filter(([l]) => !/^\((root|idle|program)\)/.test(l)).slice(0, 25)) console.log(`  ${oneDecimal(ms).toString().padStart(9)} ms  ${l}`);
+    if (samples.some((s) => Object.keys(s.stages).length > 0)) {
+      const cut = percentile(sorted, 99);
+      const slow = samples.filter((s) => s.ms >= cut);
+      const rest = samples.filter((s) => s.ms < cut);
+      const names = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
+      console.log(`stages (ms; Server-Timing inside the Worker): slowest 1 % (${slow.length}) vs the rest, p50 / max`);
+      for (const name of names) {
+        const of = (set: typeof samples) => set.map((s) => s.stages[name] ?? 0).sort((a, b) => a - b);
+        const a = of(slow);
+        const b = of(rest);
+        console.log(`  ${name.padEnd(12)} slow p50 ${oneDecimal(percentile(a, 50))} max ${oneDecimal(a.at(-1) ?? 0)} | rest p50 ${oneDecimal(percentile(b, 50))} p99 ${oneDecimal(percentile(b, 99))}`);
+      }
+    }
+  }
+  cdp.close();
+  receiver.close();
+}
+
+main()
+  .then(() => process.exit(0))
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
