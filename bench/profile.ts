@@ -26,6 +26,8 @@ const CONCURRENCY = (process.env.CONCURRENCY ?? "32,64").split(",").map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 15);
 const PORT = Number(process.env.PORT ?? 8900);
 const RECEIVER_PORT = PORT + 30;
+/** Terminals the load spreads over (each has its own stop index object). */
+const MACHINES = Number(process.env.MACHINES ?? 500);
 const root = mkdtempSync(join(tmpdir(), "spark-profile-"));
 let child: ChildProcess | null = null;
 process.on("exit", () => {
@@ -56,7 +58,8 @@ function post(url: string, body: string, headers: Record<string, string> = {}): 
 
 /** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
 async function inspector(url: string) {
-  const ws = new WebSocket(url);
+  // wrangler's inspector proxy accepts DevTools and localhost origins only.
+  const ws = new WebSocket(url, { headers: { Origin: "http://localhost" } });
   await new Promise<void>((ready, fail) => {
     ws.addEventListener("open", () => ready());
     ws.addEventListener("error", (e) => fail(new Error(`inspector: ${String((e as { message?: string }).message ?? e)}`)));
@@ -127,7 +130,8 @@ function stagesOf(header: string | null): Record<string, number> {
 }
 
 async function main(): Promise<void> {
-  const receiver = createServer((req, res) => {
+  // Longer than the Worker's idle connections live, so a delivery never races the close.
+  const receiver = createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
     req.resume();
     req.on("end", () => res.writeHead(204).end());
   });
@@ -148,7 +152,8 @@ async function main(): Promise<void> {
     }
   }
   if (!tenant) throw new Error("the gateway did not start");
-  await post(`${gateway}/v1/webhook-endpoints`, JSON.stringify({ url: `http://127.0.0.1:${RECEIVER_PORT}/hooks` }), { Authorization: `Bearer ${tenant.apiKey}` });
+  // WEBHOOK=0 measures without a webhook endpoint (to attribute cost; the default has one).
+  if (process.env.WEBHOOK !== "0") await post(`${gateway}/v1/webhook-endpoints`, JSON.stringify({ url: `http://127.0.0.1:${RECEIVER_PORT}/hooks` }), { Authorization: `Bearer ${tenant.apiKey}` });
   const targets = (await (await fetch(`http://127.0.0.1:${PORT + 10_000}/json`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
   const cdp = await inspector(targets[0]!.webSocketDebuggerUrl);
   await cdp.send("Profiler.enable");
@@ -157,7 +162,7 @@ async function main(): Promise<void> {
   const notify = () => {
     const id = crypto.randomUUID();
     const n = nayax++;
-    const body = `{"HwSerial":"0434334921100366","MachineId":${71_000_000 + (n % 500)},"NayaxTransactionId":${n},"SparkTransactionId":"${id}","Amount":30.00,"CardLast4Digits":"1234","CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","CardUid":"1288528281124927","ServiceStationNumber":"1","SiteId":9000,"MachineAuTime":"20240205194122328"}`;
+    const body = `{"HwSerial":"0434334921100366","MachineId":${71_000_000 + (n % MACHINES)},"NayaxTransactionId":${n},"SparkTransactionId":"${id}","Amount":30.00,"CardLast4Digits":"1234","CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","CardUid":"1288528281124927","ServiceStationNumber":"1","SiteId":9000,"MachineAuTime":"20240205194122328"}`;
     return post(`${gateway}/spark/TransactionNotify`, body, { "X-Spark-Secret": tenant!.sparkCallbackSecret });
   };
   await notify();

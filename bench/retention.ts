@@ -56,7 +56,7 @@ async function until<T>(what: string, ms: number, check: () => T | undefined | P
 }
 
 async function main(): Promise<void> {
-  const receiver = createServer((req, res) => {
+  const receiver = createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
     req.resume();
     req.on("end", () => res.writeHead(204).end());
   });

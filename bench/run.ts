@@ -56,10 +56,20 @@ process.on("exit", () => {
 process.on("SIGINT", () => process.exit(130));
 
 /** Keep-alive connections, as Spark's and the load generator's clients would hold them. */
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+/**
+ * Keep-alive within a slice; a slice's idle connections are closed before the next, because the
+ * other side closes idle ones itself after a few seconds and a request racing that close is lost.
+ */
+let agent = new Agent({ keepAlive: true, maxSockets: 256 });
+function freshConnections(): void {
+  agent.destroy();
+  agent = new Agent({ keepAlive: true, maxSockets: 256 });
+}
 
 function start(command: string, args: string[], env: Record<string, string>, logName: string): ChildProcess {
-  const log = createWriteStream(join(root, logName));
+  // Kept after the run (bench/results/*.log, not committed): a failed request is explained there.
+  mkdirSync("bench/results", { recursive: true });
+  const log = createWriteStream(join("bench/results", logName));
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, detached: true });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
@@ -103,7 +113,7 @@ const notifyBody = (id: string, siteId: number, nayaxId: number, machineId: numb
 /** The loopback webhook receiver: when each session's `session.authorized` arrived. */
 function receiver() {
   const arrivals = new Map<string, number>();
-  const server = createServer((req, res) => {
+  const server = createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -129,6 +139,12 @@ function receiver() {
   };
 }
 
+const failureSamples: string[] = [];
+/** Keeps the first few failed answers, printed at the end so a failure is never just a number. */
+function noteFailure(side: string, res: { status: number; text: string }): void {
+  if (failureSamples.length < 5) failureSamples.push(`${side}: ${res.status} ${res.text.slice(0, 200)}`);
+}
+
 interface Slice {
   latencies: number[];
   failures: number;
@@ -137,6 +153,7 @@ interface Slice {
 
 /** `c` clients sending back to back for `ms`; in-flight requests finish before it returns. */
 async function slice(c: number, ms: number, send: () => Promise<boolean>): Promise<Slice> {
+  freshConnections();
   const latencies: number[] = [];
   let failures = 0;
   const started = performance.now();
@@ -145,7 +162,7 @@ async function slice(c: number, ms: number, send: () => Promise<boolean>): Promi
     Array.from({ length: c }, async () => {
       while (performance.now() < until) {
         const t0 = performance.now();
-        const ok = await send().catch(() => false);
+        const ok = await send().catch((error: unknown) => (noteFailure("connection", { status: 0, text: String(error) }), false));
         latencies.push(performance.now() - t0);
         if (!ok) failures++;
       }
@@ -165,12 +182,14 @@ interface Side {
 function summarize(slices: Slice[]): Side {
   const latencies = slices.flatMap((s) => s.latencies).sort((a, b) => a - b);
   const seconds = slices.reduce((sum, s) => sum + s.ms, 0) / 1000;
+  const failures = slices.reduce((sum, s) => sum + s.failures, 0);
   return {
-    requestsPerSecond: oneDecimal(latencies.length / seconds),
+    // Only answered requests count: a side that fails fast must not look fast.
+    requestsPerSecond: oneDecimal((latencies.length - failures) / seconds),
     p50Ms: oneDecimal(percentile(latencies, 50)),
     p99Ms: oneDecimal(percentile(latencies, 99)),
     requests: latencies.length,
-    failures: slices.reduce((sum, s) => sum + s.failures, 0),
+    failures,
   };
 }
 
@@ -212,7 +231,9 @@ async function startGateway(hooks: ReturnType<typeof receiver>) {
     const n = nayax++;
     sent.set(id, performance.now());
     const res = await post(`${gateway}/spark/TransactionNotify`, notifyBody(id, 9000, n, 71_000_000 + (n % 500)), { "X-Spark-Secret": tenant!.sparkCallbackSecret });
-    return res.status === 200 && res.text.includes('"Approved"');
+    const ok = res.status === 200 && res.text.includes('"Approved"');
+    if (!ok) noteFailure("gateway", res);
+    return ok;
   };
   // Warm the isolate and its caches.
   await notify();
@@ -232,6 +253,7 @@ async function startBaseline() {
   const notify = async (): Promise<boolean> => {
     const n = nayax++;
     const res = await post(`http://127.0.0.1:${BASELINE_PORT}/`, notifyBody(crypto.randomUUID(), 1, n, 71_000_000 + (n % 500)));
+    if (res.status !== 200) noteFailure("baseline", res);
     return res.status === 200;
   };
   await notify();
@@ -280,7 +302,7 @@ async function curve(): Promise<void> {
     };
     results.push(row);
     console.log(
-      `C=${String(c).padStart(2)}  baseline ${bSide.requestsPerSecond} req/s p50 ${bSide.p50Ms} p99 ${bSide.p99Ms} ms | gateway ${gSide.requestsPerSecond} req/s p50 ${gSide.p50Ms} p99 ${gSide.p99Ms} ms (${gSide.failures} failed), webhook p50 ${row.gateway.webhookP50Ms} ms | ratio throughput ${row.ratios.throughput} p99 ${row.ratios.p99}`,
+      `C=${String(c).padStart(2)}  baseline ${bSide.requestsPerSecond} req/s p50 ${bSide.p50Ms} p99 ${bSide.p99Ms} ms (${bSide.failures} failed) | gateway ${gSide.requestsPerSecond} req/s p50 ${gSide.p50Ms} p99 ${gSide.p99Ms} ms (${gSide.failures} failed), webhook p50 ${row.gateway.webhookP50Ms} ms | ratio throughput ${row.ratios.throughput} p99 ${row.ratios.p99}`,
     );
   }
   hooks.close();
@@ -315,6 +337,7 @@ async function curve(): Promise<void> {
     ]),
   );
   console.log(`machine: ${result.machine.cpus} × ${result.machine.cpu}, ${result.machine.memoryGiB} GiB, node ${result.machine.node}`);
+  for (const sample of failureSamples) console.log(`failed: ${sample}`);
   console.log(`targets at ${TARGETS.at.join(", ")} in flight: throughput ≥ ${TARGETS.throughput}, p99 ≤ ${TARGETS.p99} → ${met ? "met" : "NOT met"}`);
 }
 

@@ -86,7 +86,8 @@ export async function startReceiver(say: (who: string, text: string) => void): P
   let verifier: Webhook | null = null;
   const seen: Array<{ sessionId: string | undefined; event: ReceivedEvent }> = [];
   const waiters: Array<() => void> = [];
-  const server = createServer((req, res) => {
+  // Idle connections outlive the gateway's own, so a delivery never races the receiver closing one.
+  const server = createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {

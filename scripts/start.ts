@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     WEBHOOK_RETRY_SCHEDULE: process.env.WEBHOOK_RETRY_SCHEDULE ?? "",
     ...ocpiVars,
   };
-  for (const name of ["SETTLEMENT_WINDOW_SECONDS", "SPARK_TIMEOUT_MS", "LOG_LEVEL", "HISTORY_WRITERS", "AWAITING_CARD_TTL_SECONDS", "SPARK_RESEND_SCHEDULE", "SPARK_RESEND_HORIZON_SECONDS", "RETENTION_SECONDS"]) {
+  for (const name of ["SETTLEMENT_WINDOW_SECONDS", "SPARK_TIMEOUT_MS", "LOG_LEVEL", "HISTORY_WRITERS", "AWAITING_CARD_TTL_SECONDS", "SPARK_RESEND_SCHEDULE", "SPARK_RESEND_HORIZON_SECONDS", "RETENTION_SECONDS", "TIMINGS"]) {
     if (process.env[name]) vars[name] = process.env[name]!;
   }
   const gateway = spawn(

@@ -21,6 +21,8 @@ declare namespace Cloudflare {
     SPARK_RESEND_SCHEDULE?: string;
     /** Sessions that ended longer ago than this many seconds are deleted by the scheduled job (default 7776000: 90 days). */
     RETENTION_SECONDS?: string;
+    /** Set (to anything) to answer each Spark callback with its stages in `Server-Timing`: profiling only. */
+    TIMINGS?: string;
     /** How long calls in doubt are re-sent before the session needs review (default 172800). */
     SPARK_RESEND_HORIZON_SECONDS?: string;
   }

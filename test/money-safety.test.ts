@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startSession, stopCallback, stopNotify, transactionCallback, transactionNotify } from "../sim/drive";
 import type { Statement } from "../src/db/history-writer";
+import { INDEX_SHARDS } from "../src/sessions/machine-index";
 import { sessionStub } from "../src/sessions/stub";
 import { freshMachine, freshSite, sleep } from "./support";
 import type { Command } from "../src/sessions/rules";
@@ -208,6 +209,23 @@ describe("stop by card sees every authorization, also while D1 lags or is down (
     const notify = await t.driver.send("StopNotify", stopNotify({ StopSiteId: siteId, MachineId: machine, CardHash: card, ServiceStationNumber: "3" }));
     expect(notify.body).toMatchObject({ SparkTransactionId: notified.id, NayaxTransactionId: notified.nayaxId, Status: { Verdict: "Approved" } });
     for (const id of [byCard.id, byNayax.id, notified.id]) expect((await session(t, id)).status).toBe("stop_requested");
+  });
+
+  it("machines that share an index object keep their own authorizations apart", async () => {
+    const { t, siteId } = await authorized();
+    await breakHistory();
+    outage = true;
+    const machine = freshMachine();
+    const neighbour = machine + INDEX_SHARDS;
+    const card = (crypto.randomUUID() + crypto.randomUUID()).replace(/-/g, "");
+    const here = await deviceStart(t, siteId, { MachineId: machine, CardHash: card, ServiceStationNumber: "1" });
+    const elsewhere = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: neighbour, CardHash: card, SparkTransactionId: null, NayaxTransactionId: null, ServiceStationNumber: "1" }));
+    expect(elsewhere.body).toMatchObject({ SparkTransactionId: null, Status: { Verdict: "Declined" } });
+    const elsewhereById = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: neighbour, CardHash: card, SparkTransactionId: null, NayaxTransactionId: here.nayaxId, ServiceStationNumber: "1" }));
+    expect(elsewhereById.body).toMatchObject({ SparkTransactionId: null, Status: { Verdict: "Declined" } });
+    expect((await session(t, here.id)).status).toBe("authorized");
+    const atItsMachine = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: machine, CardHash: card, SparkTransactionId: null, NayaxTransactionId: null, ServiceStationNumber: "1" }));
+    expect(atItsMachine.body).toMatchObject({ SparkTransactionId: here.id, Status: { Verdict: "Approved" } });
   });
 
   it("twenty stops sent as soon as their authorizations are answered all find their sessions", async () => {

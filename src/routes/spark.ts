@@ -12,6 +12,7 @@ import { ocpiTarget } from "../ocpi/target";
 import type { Database } from "../db/client";
 import { sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
+import { StageTimer } from "../lib/timing";
 import { ackAnswer, answerSummary, infoQueryAnswer, sparkError, startSessionAnswer, stopCallbackAnswer, stopNotifyAnswer, transactionNotifyAnswer } from "../spark/answers";
 import { buildCipher } from "../spark/cipher";
 import { isCallbackMethod, readCallback } from "../spark/inbound";
@@ -47,6 +48,7 @@ interface CallContext {
   env: Env;
   db: Database;
   caller: TenantSummary;
+  timer: StageTimer;
 }
 
 const refuse = (status: ContentfulStatusCode, description: string) => new SparkRefusal(status, description);
@@ -84,7 +86,7 @@ async function routeByMachine(call: CallContext, siteId: number, machineId: numb
  */
 async function findStopped(call: CallContext, tenantId: string, stop: { machineId: number; nayaxTransactionId: number | null; cardHash: string; serviceStationNumber: string | null }) {
   const index = machineIndex(call.env, tenantId, stop.machineId);
-  const indexed = stop.nayaxTransactionId !== null ? await index.byNayaxId(stop.nayaxTransactionId) : await index.openByCard(stop.cardHash, stop.serviceStationNumber);
+  const indexed = stop.nayaxTransactionId !== null ? await index.byNayaxId(stop.machineId, stop.nayaxTransactionId) : await index.openByCard(stop.machineId, stop.cardHash, stop.serviceStationNumber);
   if (indexed) return indexed;
   try {
     return stop.nayaxTransactionId !== null
@@ -108,10 +110,11 @@ const handlers: { [M in CallbackMethod]: Handler<M> } = {
     ]);
     // Only a station mapped to an EVSE reads (cached) whether the tenant is connected over OCPI.
     const ocpi = await ocpiTarget(call.db, tenantId, station?.ocpi ?? null);
-    const { reply, session } = unwrap(
-      await sessionStub(call.env, cb.sessionId).notify({ tenantId, sessionId: cb.sessionId, authorization: cb.authorization, availability: station?.availability ?? null, decider, ocpi }),
-      cb.sessionId,
-    );
+    call.timer.lap("lookup");
+    const answer = await sessionStub(call.env, cb.sessionId).notify({ tenantId, sessionId: cb.sessionId, authorization: cb.authorization, availability: station?.availability ?? null, decider, ocpi });
+    call.timer.lap("session");
+    call.timer.add(answer.stages);
+    const { reply, session } = unwrap(answer, cb.sessionId);
     const { approved, message } = approvedOf(reply);
     return transactionNotifyAnswer(session, approved, message);
   },
@@ -194,6 +197,7 @@ async function answerInfo(call: CallContext, cb: Extract<SparkCallback, { method
 async function handle(c: Context<AppEnv>): Promise<Response> {
   const method = c.req.param("method") ?? "";
   const started = Date.now();
+  const timer = StageTimer.for(c.env);
   let outcome = "ok";
   let tenantId: string | null = null;
   let sessionId: string | null = null;
@@ -205,6 +209,7 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
     const caller = await tenantByCredential(db, "spark_callback", secret);
     if (!caller) throw refuse(401, "X-Spark-Secret is not valid");
     tenantId = caller.id;
+    timer.lap("auth");
 
     const declared = Number(c.req.header("Content-Length") ?? "0");
     if (declared > SPARK_READ_LIMIT_BYTES) throw refuse(413, `Body exceeds ${SPARK_BODY_LIMIT_BYTES} bytes`);
@@ -220,12 +225,14 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
     if (!read.ok) throw refuse(400, read.description);
     if (new TextEncoder().encode(text).byteLength > SPARK_BODY_LIMIT_BYTES) throw refuse(413, `Body exceeds ${SPARK_BODY_LIMIT_BYTES} bytes`);
     sessionId = "sessionId" in read.callback ? read.callback.sessionId : null;
+    timer.lap("parse");
 
-    const answer = await (handlers[method] as Handler<CallbackMethod>)({ env: c.env, db, caller }, read.callback as never);
+    const answer = await (handlers[method] as Handler<CallbackMethod>)({ env: c.env, db, caller, timer }, read.callback as never);
     const summary = answerSummary(answer as object);
     sessionId = summary.sessionId ?? sessionId;
     outcome = summary.verdict ?? "ok";
-    return c.body(JSON.stringify(answer), 200, { "Content-Type": "application/json" });
+    const timing = timer.header();
+    return c.body(JSON.stringify(answer), 200, { "Content-Type": "application/json", ...(timing ? { "Server-Timing": timing } : {}) });
   } catch (error) {
     if (!(error instanceof SparkRefusal)) {
       // A bug, not a refusal: still answered in Spark's shape, without internals.

@@ -1,6 +1,7 @@
 /**
- * One object per tenant and machine: the sessions authorized at that machine, kept current by
- * the session objects themselves in the same flow as their own state. A stop card presented a
+ * The stop index: the sessions authorized at a tenant's machines, kept current by the session
+ * objects themselves in the same flow as their own state, in one object per tenant and shard of
+ * its machines. A stop card presented a
  * millisecond after its authorization, or while D1 is slow or down, is matched here, never in
  * the D1 projection (CONTRACT §8, "Stop by card sees every authorization").
  */
@@ -10,6 +11,7 @@ import { timingSafeEqualText } from "../lib/crypto";
 /** What the index knows of one session. */
 export interface IndexEntry {
   sessionId: string;
+  machineId: number;
   nayaxTransactionId: number | null;
   /** Lower-case card hash. */
   cardHash: string | null;
@@ -28,8 +30,16 @@ export interface IndexEntry {
  */
 export const KEEP_ENDED_MS = 7 * 24 * 60 * 60 * 1000;
 
+/**
+ * Index objects per tenant, each holding a share of its machines. One object per machine would
+ * be woken cold for nearly every authorization (a machine sees a few a day); a handful stay warm
+ * and each still takes hundreds of writes a second, far above a tenant's callback rate.
+ */
+export const INDEX_SHARDS = 16;
+
 const SCHEMA = `CREATE TABLE IF NOT EXISTS entries (
   session_id TEXT PRIMARY KEY,
+  machine_id INTEGER NOT NULL,
   nayax_transaction_id INTEGER,
   card_hash TEXT,
   service_station_number TEXT,
@@ -38,8 +48,8 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS entries (
   version INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entries_nayax ON entries (nayax_transaction_id);
-CREATE INDEX IF NOT EXISTS entries_open ON entries (open, authorized_at)`;
+CREATE INDEX IF NOT EXISTS entries_nayax ON entries (machine_id, nayax_transaction_id);
+CREATE INDEX IF NOT EXISTS entries_open ON entries (machine_id, open, authorized_at)`;
 
 export class MachineIndex extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -51,13 +61,14 @@ export class MachineIndex extends DurableObject<Env> {
   put(entry: IndexEntry): void {
     const now = Date.now();
     this.ctx.storage.sql.exec(
-      `INSERT INTO entries (session_id, nayax_transaction_id, card_hash, service_station_number, open, authorized_at, version, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (session_id) DO UPDATE SET nayax_transaction_id = excluded.nayax_transaction_id, card_hash = excluded.card_hash,
+      `INSERT INTO entries (session_id, machine_id, nayax_transaction_id, card_hash, service_station_number, open, authorized_at, version, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (session_id) DO UPDATE SET machine_id = excluded.machine_id, nayax_transaction_id = excluded.nayax_transaction_id, card_hash = excluded.card_hash,
          service_station_number = excluded.service_station_number, open = excluded.open, authorized_at = excluded.authorized_at,
          version = excluded.version, updated_at = excluded.updated_at
        WHERE entries.version <= excluded.version`,
       entry.sessionId,
+      entry.machineId,
       entry.nayaxTransactionId,
       entry.cardHash,
       entry.serviceStationNumber,
@@ -70,19 +81,24 @@ export class MachineIndex extends DurableObject<Env> {
   }
 
   /** The session authorized with this NayaxTransactionId at this machine, open or not. */
-  byNayaxId(nayaxTransactionId: number): string | null {
+  byNayaxId(machineId: number, nayaxTransactionId: number): string | null {
     const row = this.ctx.storage.sql
-      .exec<{ session_id: string }>("SELECT session_id FROM entries WHERE nayax_transaction_id = ? ORDER BY authorized_at DESC LIMIT 1", nayaxTransactionId)
+      .exec<{ session_id: string }>(
+        "SELECT session_id FROM entries WHERE machine_id = ? AND nayax_transaction_id = ? ORDER BY authorized_at DESC LIMIT 1",
+        machineId,
+        nayaxTransactionId,
+      )
       .toArray()[0];
     return row?.session_id ?? null;
   }
 
   /** The newest open session of this card (on this station, when given). */
-  openByCard(cardHash: string, serviceStationNumber: string | null): string | null {
+  openByCard(machineId: number, cardHash: string, serviceStationNumber: string | null): string | null {
     const wanted = cardHash.toLowerCase();
     const rows = this.ctx.storage.sql
       .exec<{ session_id: string; card_hash: string | null; service_station_number: string | null }>(
-        "SELECT session_id, card_hash, service_station_number FROM entries WHERE open = 1 ORDER BY authorized_at DESC",
+        "SELECT session_id, card_hash, service_station_number FROM entries WHERE machine_id = ? AND open = 1 ORDER BY authorized_at DESC",
+        machineId,
       )
       .toArray();
     const match = rows.find(
@@ -97,8 +113,9 @@ export class MachineIndex extends DurableObject<Env> {
   }
 }
 
-/** The index of one tenant's machine. */
+/** The index object that holds one tenant's machine. */
 export function machineIndex(env: Env, tenantId: string, machineId: number): DurableObjectStub<MachineIndex> {
   const ns = env.MACHINES as unknown as DurableObjectNamespace<MachineIndex>;
-  return ns.get(ns.idFromName(`${tenantId}:${machineId}`));
+  const shard = ((machineId % INDEX_SHARDS) + INDEX_SHARDS) % INDEX_SHARDS;
+  return ns.get(ns.idFromName(`${tenantId}#${shard}`));
 }

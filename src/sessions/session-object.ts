@@ -6,6 +6,7 @@ import { randomId, sealerFor } from "../lib/crypto";
 import { log } from "../lib/log";
 import { SerialQueue } from "../lib/serial";
 import { tableExists } from "../lib/storage";
+import { StageTimer } from "../lib/timing";
 import { askDecision } from "../decisions/ask";
 import { buildStartSessionBody, buildStopSessionBody, mintTokenUid, prepareCommand, sendCommand } from "../ocpi/commands";
 import type { OcpiFact } from "../ocpi/facts";
@@ -42,6 +43,8 @@ export interface SessionRead {
 export interface CallbackAnswer {
   reply: Reply;
   session: SessionRecord | null;
+  /** How long each stage took in the object, with the TIMINGS setting only. */
+  stages?: Record<string, number>;
 }
 
 /** A tenant request, answered as an HTTP status and, on success, the session. */
@@ -138,8 +141,10 @@ export class SessionObject extends DurableObject<Env> {
    */
   async notify(cmd: Omit<Extract<Command, { type: "notify" }>, "type" | "askDecision" | "decision"> & { decider: Decider | null; ocpi: OcpiTarget | null }): Promise<CallbackAnswer> {
     const { decider, ...notify } = cmd;
+    const timer = StageTimer.for(this.env);
     while (this.deciding) await this.deciding.catch(() => undefined);
     let answer = this.callback({ type: "notify", ...notify, askDecision: decider !== null });
+    timer.lap("apply");
     if (answer.reply.kind === "ask" && decider) {
       const asking = askDecision(decider, { sessionId: notify.sessionId, flow: "device_start", authorization: notify.authorization }).then((decision) =>
         this.callback({ type: "notify", ...notify, askDecision: true, decision }),
@@ -150,9 +155,11 @@ export class SessionObject extends DurableObject<Env> {
       } finally {
         this.deciding = null;
       }
+      timer.lap("decision");
     }
     await this.syncIndex();
-    return answer;
+    timer.lap("index");
+    return { ...answer, stages: timer.record() };
   }
 
   /**
@@ -545,6 +552,7 @@ function indexEntryOf(record: SessionRecord | null, version: number): IndexEntry
   if (!record || record.machineId === null || record.nayaxTransactionId === null) return null;
   return {
     sessionId: record.id,
+    machineId: record.machineId,
     nayaxTransactionId: record.nayaxTransactionId,
     cardHash: record.card?.hash?.toLowerCase() ?? null,
     serviceStationNumber: record.serviceStationNumber,
