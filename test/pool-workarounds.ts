@@ -14,6 +14,8 @@
 
 /** Marks the global as patched, so setup files evaluated once per test file patch only once. */
 const PATCHED = Symbol.for("spark-gateway.test.proxy-prototype-once");
+/** How many constructions got an existing prototype proxy back (kept on the global, like the patch). */
+const REUSES = Symbol.for("spark-gateway.test.proxy-prototype-reuses");
 
 /** Whether `handler` is the prototype trap of the pool's wrapper classes (recognised by its source). */
 function isWrapperPrototypeHandler(handler: unknown): boolean {
@@ -36,13 +38,21 @@ export function installProxyPrototypeOnce(): void {
     construct(target, args, newTarget) {
       const [wrapped, handler] = args as [object, ProxyHandler<object>];
       const wrapper = isWrapperPrototypeHandler(handler);
-      if (wrapper && wrapperPrototypes.has(wrapped)) return wrapped;
+      if (wrapper && wrapperPrototypes.has(wrapped)) {
+        global[REUSES] = proxyPrototypeReuses() + 1;
+        return wrapped;
+      }
       const proxy = Reflect.construct(target, args, newTarget) as object;
       if (wrapper) wrapperPrototypes.add(proxy);
       return proxy;
     },
   });
   global[PATCHED] = true;
+}
+
+/** How many wrapper constructions reused their class's prototype proxy so far (in this runtime). */
+export function proxyPrototypeReuses(): number {
+  return ((globalThis as unknown as Record<symbol, unknown>)[REUSES] as number | undefined) ?? 0;
 }
 
 /** The part of vitest's per-worker state (`__vitest_worker__`, vitest 4.1) used below. */

@@ -1,11 +1,13 @@
 /**
  * Runs before each test file. The files share one Workers runtime per vitest worker
  * (`isolate: false` in vitest.config.ts), so each starts here as it would in a runtime of its own:
- * empty storage (D1 and every Durable Object, alarms included) with the migrations applied, and
- * its own copy of the test helpers. The Worker's modules stay loaded from file to file.
+ * empty storage (D1 and every Durable Object, alarms included) with the migrations applied, its
+ * own copy of the test helpers, and real timers and globals (vitest itself restores spies between
+ * files). The Worker's modules stay loaded from file to file.
  */
 import { applyD1Migrations, reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { vi } from "vitest";
 import { installProxyPrototypeOnce, reloadModulesUnder } from "./pool-workarounds";
 
 /** `reset()` calls before giving up on empty storage (see {@link emptyStorage}). */
@@ -26,6 +28,9 @@ async function emptyStorage(): Promise<void> {
 }
 
 installProxyPrototypeOnce();
+vi.useRealTimers();
+vi.unstubAllGlobals();
+vi.unstubAllEnvs();
 reloadModulesUnder([new URL("./", import.meta.url).pathname, new URL("../sim/", import.meta.url).pathname]);
 await emptyStorage();
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
