@@ -20,5 +20,7 @@ export default defineConfig({
     include: ["src/**/*.test.ts", "sim/**/*.test.ts", "test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
     testTimeout: 20_000,
+    isolate: false,
+    maxWorkers: 2,
   },
 });

@@ -48,6 +48,11 @@ function watchConcurrency(simulator: { handle(request: Request): Promise<Respons
   return { peak: () => peak };
 }
 
+/** Waits until the session object holds `n` calls to Spark (running or queued): what arrived so far, in arrival order. */
+function holdsCalls(id: string, n: number) {
+  return vi.waitFor(() => insideSession(id, (object) => expect((object as unknown as { spark: { size: number } }).spark.size).toBe(n)), { timeout: 5_000, interval: 5 });
+}
+
 /** Runs the session's alarm once (the object's own schedule decides what is due). */
 const alarm = (id: string) => runDurableObjectAlarm(sessionStub(env, id));
 
@@ -57,9 +62,9 @@ describe("one call to Spark at a time, in arrival order (§8)", () => {
     const concurrency = watchConcurrency(simulator);
     simulator.failNext("Settlement", { errorCode: 35, delayMs: 400 });
     const a = settle(t, id, { amount: "4.00" });
-    await sleep(50);
+    await holdsCalls(id, 1);
     const b = settle(t, id, { amount: "5.00" });
-    await sleep(20);
+    await holdsCalls(id, 2);
     const c = settle(t, id, { amount: "6.00" });
     const [ra, rb, rc] = await Promise.all([a, b, c]);
     expect(ra.status, ra.text).toBe(502);
@@ -79,9 +84,9 @@ describe("one call to Spark at a time, in arrival order (§8)", () => {
     const concurrency = watchConcurrency(simulator);
     simulator.failNext("Settlement", { errorCode: 35, delayMs: 400 });
     const a = settle(t, id, { amount: "4.00" });
-    await sleep(50);
+    await holdsCalls(id, 1);
     const b = settle(t, id, { amount: "5.00" });
-    await sleep(20);
+    await holdsCalls(id, 2);
     const c = cancel(t, id);
     const [ra, rb, rc] = await Promise.all([a, b, c]);
     expect([ra.status, rb.status, rc.status]).toEqual([502, 200, 409]);

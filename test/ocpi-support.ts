@@ -125,19 +125,23 @@ export async function waitForSync(apiKey: string, since?: string): Promise<Recor
   throw new Error("the pull did not end");
 }
 
+/** The query behind {@link tableDigest}: a table's rows (a tenant's, when given) in a stable order. */
+function digestQuery(table: string, tenantId?: string): D1PreparedStatement {
+  return env.DB.prepare(`SELECT * FROM ${table}${tenantId ? " WHERE tenant_id = ?" : ""} ORDER BY 1, 2, 3`).bind(...(tenantId ? [tenantId] : []));
+}
+
 /** Rows of a table for a tenant, as a digest (to check that a refusal stored nothing). */
 export async function tableDigest(table: string, tenantId?: string): Promise<string> {
-  const rows = await env.DB.prepare(`SELECT * FROM ${table}${tenantId ? " WHERE tenant_id = ?" : ""} ORDER BY 1, 2, 3`)
-    .bind(...(tenantId ? [tenantId] : []))
-    .all();
+  const rows = await digestQuery(table, tenantId).all();
   return JSON.stringify(rows.results);
 }
 
-/** Every OCPI table's rows: a refused request must leave this unchanged. */
+const OCPI_TABLES = ["ocpi_connections", "ocpi_tokens", "ocpi_locations", "ocpi_evses", "ocpi_tariffs", "ocpi_sessions", "ocpi_cdrs", "ocpi_commands", "ocpi_token_uids", "ocpi_settings"];
+
+/** Every OCPI table's rows: a refused request must leave this unchanged. One D1 round trip (the fuzzing reads it twice a run). */
 export async function ocpiState(): Promise<string> {
-  const tables = ["ocpi_connections", "ocpi_tokens", "ocpi_locations", "ocpi_evses", "ocpi_tariffs", "ocpi_sessions", "ocpi_cdrs", "ocpi_commands", "ocpi_token_uids", "ocpi_settings"];
-  const parts = await Promise.all(tables.map((t) => tableDigest(t)));
-  return parts.join("\n");
+  const results = await env.DB.batch(OCPI_TABLES.map((t) => digestQuery(t)));
+  return results.map((rows) => JSON.stringify(rows.results)).join("\n");
 }
 
 /** A 2.2.1 Location owned by a party, with EVSEs given as `[uid, status, connectorIds]`. */

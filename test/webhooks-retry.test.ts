@@ -47,8 +47,12 @@ describe.concurrent("retries", () => {
     expect(verify(endpoint.secret, first[ATTEMPTS - 1]!).data.sequence).toBe(1);
     expect(verify(endpoint.secret, receiver.of(stopped!.id)[0]!).data.sequence).toBe(2);
 
-    const attempts = await attemptsOf(tenant.apiKey, authorized!.id);
-    expect(attempts).toHaveLength(ATTEMPTS);
+    // Attempts reach D1 through the session's outbox, after the deliveries themselves.
+    const attempts = await vi.waitFor(async () => {
+      const recorded = await attemptsOf(tenant.apiKey, authorized!.id);
+      expect(recorded).toHaveLength(ATTEMPTS);
+      return recorded;
+    }, WAIT);
     for (const attempt of attempts) {
       expect(attempt.endpointId).toBe(endpoint.id);
       expect(attempt.status).toBe(500);
