@@ -164,6 +164,29 @@ describe.concurrent("delivery status", () => {
   });
 });
 
+describe("a first delivery still on its way", () => {
+  it("reaches D1 with its event as pending, and as delivered once the receiver answers", async () => {
+    const tenant = await tenantWithSites();
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const slow = new Receiver(async () => {
+      await answered;
+      return new Response(null, { status: 204 });
+    });
+    const endpoint = await createEndpoint(tenant.apiKey, { url: slow.url });
+    const session = await authorizeSession(tenant, tenant.siteIds[0]!);
+    const [event] = await sessionEventIds(tenant.apiKey, session.id);
+    // The events API reads D1: the event is there, and says its delivery is pending, while the receiver holds its answer.
+    await vi.waitFor(async () => expect(await listed(tenant.apiKey, `deliveryStatus=pending&endpointId=${endpoint.id}`)).toEqual([event!.id]), WAIT);
+    expect((await deliveriesByEndpoint(tenant.apiKey, event!.id))[endpoint.id]).toMatchObject({ status: "pending", attempts: 0, lastAttemptAt: null });
+    expect(slow.received).toHaveLength(1);
+    answer();
+    await vi.waitFor(async () => expect((await deliveriesByEndpoint(tenant.apiKey, event!.id))[endpoint.id]).toMatchObject({ status: "delivered", attempts: 1 }), WAIT);
+    expect(await listed(tenant.apiKey, "deliveryStatus=pending")).toEqual([]);
+    expect(slow.received).toHaveLength(1);
+  });
+});
+
 describe.concurrent("deleted endpoints", () => {
   it("leave the deliveries of every event, in the events API and in the timeline", async () => {
     const tenant = await tenantWithSites();

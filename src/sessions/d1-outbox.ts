@@ -32,15 +32,26 @@ export class D1Outbox {
     this.sql.exec("INSERT INTO d1_outbox (statement, params) VALUES (?, ?)", sql, JSON.stringify(params));
   }
 
-  /** Sends everything queued, oldest first; false when D1 failed (the writes stay queued). */
-  async flush(): Promise<boolean> {
+  /**
+   * Sends everything queued, oldest first; false when D1 failed (the writes stay queued).
+   * @param extra writes that ride along after the queued ones when there are any, and are not
+   *   kept when D1 fails (what is only true for the moment, like a delivery in flight).
+   */
+  async flush(extra: () => readonly SqlQuery[] = () => []): Promise<boolean> {
+    let tail: Statement[] | null = null;
     for (;;) {
       const rows = this.sql
         .exec<{ id: number; statement: string; params: string }>("SELECT id, statement, params FROM d1_outbox ORDER BY id LIMIT ?", MAX_BATCH_STATEMENTS)
         .toArray();
       if (rows.length === 0) return true;
+      const statements = rows.map((row) => ({ sql: row.statement, params: JSON.parse(row.params) as unknown[] }));
+      // Once per flush, after the last queued row (the writes they follow from come first).
+      if (tail === null && rows.length < MAX_BATCH_STATEMENTS) {
+        tail = extra().map((query) => query.toSQL());
+        statements.push(...tail);
+      }
       try {
-        await this.send(rows.map((row) => ({ sql: row.statement, params: JSON.parse(row.params) as unknown[] })));
+        await this.send(statements);
       } catch (error) {
         log.error("D1 write failed; kept for retry", { error: String(error) });
         return false;

@@ -454,7 +454,7 @@ export class SessionObject extends DurableObject<Env> {
       delivering.then((next) => ((due = next), true)),
       new Promise<false>((resolve) => setTimeout(() => resolve(false), PROJECTION_MAX_WAIT_MS)),
     ]);
-    let written = await this.outbox.flush();
+    let written = await this.outbox.flush(() => this.dispatcher().inFlightWrites());
     if (!delivered) {
       due = await delivering;
       written = (await this.outbox.flush()) && written;

@@ -42,11 +42,6 @@ const RESEND_SCHEMA = `CREATE TABLE IF NOT EXISTS resend (
 /** When storage or D1 failed mid-dispatch, try again this much later (the receiver is not to blame, so no attempt is counted). */
 const DISPATCH_RETRY_MS = 5_000;
 
-/**
- * A first attempt still unanswered after this long is recorded as pending before it ends, so the
- * session's D1 batch, which waits 250 ms for the first deliveries, carries the event's delivery.
- */
-export const PENDING_MARK_MS = 150;
 
 /** An endpoint as a re-send request names it. */
 export interface ResendTarget {
@@ -103,6 +98,12 @@ interface EventMeta {
 
 export class Dispatcher {
   private readonly ledger: DeliveryLedger;
+
+  /**
+   * First attempts on their way, by `sequence:endpointId`. Not stored: a D1 batch sent meanwhile
+   * carries them as pending (see {@link inFlightWrites}), and a restart sends them again anyway.
+   */
+  private readonly inFlight = new Map<string, SqlQuery>();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -314,11 +315,9 @@ export class Dispatcher {
     const sequence = event.sequence!;
     const before = this.ledger.get(sequence, endpoint.id);
     const at = Date.now();
-    const sending = sendSigned(endpoint, event);
-    if (!before && !(await settlesWithin(sending, PENDING_MARK_MS))) {
-      this.putRecord(endpoint, event, { status: "pending", attempts: 0, lastAttemptAt: null, nextAttemptAt: at });
-    }
-    const outcome = await sending;
+    const key = `${sequence}:${endpoint.id}`;
+    if (!before) this.inFlight.set(key, upsertDelivery(this.db, endpoint, event, { status: "pending", attempts: 0, lastAttemptAt: null, nextAttemptAt: at }));
+    const outcome = await sendSigned(endpoint, event).finally(() => this.inFlight.delete(key));
     const verdict = this.judge(outcome, scheduled + 1);
     const retryAt = verdict.kind === "retry" ? verdict.at : null;
     const attempts = (before?.attempts ?? 0) + 1;
@@ -334,6 +333,15 @@ export class Dispatcher {
       endpoint.enabled = false;
     }
     return verdict;
+  }
+
+  /**
+   * The pending deliveries of first attempts still on their way, for a D1 batch sent meanwhile:
+   * an event reaches D1 with its deliveries, without a storage commit per attempt to say so. The
+   * attempt's own record, journaled when it ends, follows in a later batch and replaces it.
+   */
+  inFlightWrites(): SqlQuery[] {
+    return [...this.inFlight.values()];
   }
 
   /** What an outcome means for the delivery, given the attempts of the schedule made so far (this one included). */
@@ -434,17 +442,6 @@ export class Dispatcher {
     if (this.resends ??= this.hasResendTable()) return;
     this.sql.exec(RESEND_SCHEMA);
     this.resends = true;
-  }
-}
-
-/** Whether `promise` settles within `ms` (its outcome is left to the caller). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
