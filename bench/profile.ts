@@ -13,7 +13,7 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -119,6 +119,43 @@ function summarizeProfile(profile: CpuProfile) {
   return { wall, self: [...selfBy].sort((a, b) => b[1] - a[1]), total: [...totalBy].sort((a, b) => b[1] - a[1]), idle };
 }
 
+/** CPU time (user + system, ms) of every process under `root`, by pid, with its command line; from /proc (Linux). */
+function processCpu(root: number): Map<number, { ms: number; command: string }> {
+  const stats = new Map<number, { ppid: number; ms: number }>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // After the command: state, ppid, …; utime and stime are fields 14 and 15 of the whole line.
+      stats.set(Number(name), { ppid: Number(fields[1]), ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const under = (pid: number): boolean => pid === root || (pid > 1 && stats.has(pid) && under(stats.get(pid)!.ppid));
+  const out = new Map<number, { ms: number; command: string }>();
+  for (const [pid, { ms }] of stats) {
+    if (!under(pid)) continue;
+    let command = "";
+    try {
+      command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+    } catch {
+      // exited meanwhile
+    }
+    out.set(pid, { ms, command });
+  }
+  return out;
+}
+
+/** A process's role, from its command line. */
+function roleOf(command: string): string {
+  if (command.includes("workerd")) return /socket-addr=entry=127\.0\.0\.1:0\b/.test(command) ? "workerd (the Worker and its objects)" : "workerd (wrangler's entry proxy)";
+  if (command.includes("wrangler")) return "wrangler (node: logs, dev server)";
+  if (command.includes("simulator")) return "simulators (node)";
+  return command.split(" ").slice(0, 3).join(" ");
+}
+
 /** Parses `Server-Timing: route;dur=1.2, session;dur=3.4`. */
 function stagesOf(header: string | null): Record<string, number> {
   const out: Record<string, number> = {};
@@ -167,8 +204,12 @@ async function main(): Promise<void> {
   };
   await notify();
   mkdirSync("bench/results", { recursive: true });
+  // PROFILE=0 leaves the inspector's sampling out (it costs the isolate some time itself).
+  const profiling = process.env.PROFILE !== "0";
   for (const c of CONCURRENCY) {
-    await cdp.send("Profiler.start");
+    if (profiling) await cdp.send("Profiler.start");
+    const cpuBefore = processCpu(child.pid!);
+    const benchBefore = process.cpuUsage();
     const samples: Array<{ ms: number; stages: Record<string, number> }> = [];
     const until = performance.now() + SECONDS * 1000;
     await Promise.all(
@@ -180,10 +221,18 @@ async function main(): Promise<void> {
         }
       }),
     );
-    const { profile } = await cdp.send<{ profile: CpuProfile }>("Profiler.stop");
-    writeFileSync(`bench/results/profile-${c}.cpuprofile`, JSON.stringify(profile));
+    const benchCpu = process.cpuUsage(benchBefore);
+    const cpuAfter = processCpu(child.pid!);
     const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
     console.log(`\n=== ${c} in flight: ${samples.length} requests in ${SECONDS} s (${oneDecimal(samples.length / SECONDS)}/s), p50 ${oneDecimal(percentile(sorted, 50))} ms, p99 ${oneDecimal(percentile(sorted, 99))} ms`);
+    const roles = new Map<string, number>();
+    for (const [pid, after] of cpuAfter) roles.set(roleOf(after.command), (roles.get(roleOf(after.command)) ?? 0) + after.ms - (cpuBefore.get(pid)?.ms ?? 0));
+    roles.set("this script (load and webhook receiver)", (benchCpu.user + benchCpu.system) / 1000);
+    console.log(`CPU per request, by process (ms; ${samples.length} requests):`);
+    for (const [role, ms] of [...roles].sort((a, b) => b[1] - a[1])) console.log(`  ${oneDecimal(ms / samples.length).toString().padStart(6)}  ${role}`);
+    if (!profiling) continue;
+    const { profile } = await cdp.send<{ profile: CpuProfile }>("Profiler.stop");
+    writeFileSync(`bench/results/profile-${c}.cpuprofile`, JSON.stringify(profile));
     const summary = summarizeProfile(profile);
     const busy = summary.wall - summary.idle.reduce((s, [, ms]) => s + ms, 0);
     console.log(`CPU profile: ${oneDecimal(summary.wall)} ms wall, ${oneDecimal(busy)} ms busy in the isolate (${Math.round((busy / summary.wall) * 100)} %)`);
