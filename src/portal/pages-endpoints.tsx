@@ -2,6 +2,7 @@
 /** Webhook endpoints: their health, and adding, editing, disabling, rotating, testing and recovering them. */
 import { Badge, CsrfField, Facts, Layout, Maybe, PostButton, SecretOnce, Time } from "./layout";
 import type { Frame } from "./layout";
+import { Table } from "./list";
 import { EVENT_TYPE_CHOICES } from "./types";
 import type { Endpoint } from "./types";
 
@@ -41,46 +42,36 @@ export function EndpointsPage(props: { frame: Frame; endpoints: Endpoint[]; noti
       ) : null}
       {props.endpoints.length === 0 ? <p class="empty">No webhook endpoint yet.</p> : null}
       {props.endpoints.length > 0 ? (
-        <table data-testid="endpoints">
-          <thead>
+        <Table
+          testId="endpoints"
+          columns={["URL", "State", "Success (24 h)", "Last success", "Last error", ["Pending", "num"], "Next retry"]}
+          items={props.endpoints}
+          row={(e) => (
             <tr>
-              <th>URL</th>
-              <th>State</th>
-              <th>Success (24 h)</th>
-              <th>Last success</th>
-              <th>Last error</th>
-              <th class="num">Pending</th>
-              <th>Next retry</th>
+              <td class="mono">
+                <a href={`/portal/endpoints/${encodeURIComponent(e.id)}`}>{e.url}</a>
+              </td>
+              <td>
+                <Badge value={e.enabled ? "ok" : "skipped"} /> {e.enabled ? "enabled" : `disabled${e.disabledReason ? `: ${e.disabledReason}` : ""}`}
+              </td>
+              <td>
+                <SuccessRate value={e.health?.recentSuccessRate} /> {e.health ? rateText(e.health.recentSuccessRate) : <span class="muted">—</span>}
+              </td>
+              <td>
+                <Time value={e.health?.lastSuccessAt} />
+              </td>
+              <td>
+                <Maybe value={e.health?.lastError} />
+              </td>
+              <td class="num">
+                <Maybe value={e.health?.pendingCount} />
+              </td>
+              <td>
+                <Time value={e.health?.nextAttemptAt} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {props.endpoints.map((e) => (
-              <tr>
-                <td class="mono">
-                  <a href={`/portal/endpoints/${encodeURIComponent(e.id)}`}>{e.url}</a>
-                </td>
-                <td>
-                  <Badge value={e.enabled ? "ok" : "skipped"} /> {e.enabled ? "enabled" : `disabled${e.disabledReason ? `: ${e.disabledReason}` : ""}`}
-                </td>
-                <td>
-                  <SuccessRate value={e.health?.recentSuccessRate} /> {e.health ? rateText(e.health.recentSuccessRate) : <span class="muted">—</span>}
-                </td>
-                <td>
-                  <Time value={e.health?.lastSuccessAt} />
-                </td>
-                <td>
-                  <Maybe value={e.health?.lastError} />
-                </td>
-                <td class="num">
-                  <Maybe value={e.health?.pendingCount} />
-                </td>
-                <td>
-                  <Time value={e.health?.nextAttemptAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <h2>Add an endpoint</h2>
       <form method="post" action="/portal/endpoints" class="card">
