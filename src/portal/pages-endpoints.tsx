@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** Webhook endpoints: their health, and adding, editing, disabling, rotating, testing and recovering them. */
-import { Badge, CsrfField, Facts, Layout, Maybe, PostButton, SecretOnce, Time } from "./layout";
+import { Badge, CsrfField, Facts, Layout, Maybe, OneFieldForm, PostButton, SecretOnce, Time } from "./layout";
 import type { Frame } from "./layout";
 import { Table } from "./list";
 import { EVENT_TYPE_CHOICES } from "./types";
@@ -134,16 +134,9 @@ export function EndpointPage(props: { frame: Frame; endpoint: Endpoint; notice: 
         )}
         <PostButton action={`${base}/delete`} csrf={csrf} label="Delete" kind="danger" testId="delete" />
       </div>
-      <form method="post" action={`${base}/recover`} class="card">
-        <CsrfField token={csrf} />
-        <label>
-          Recover: send again, in order, every event since this time whose delivery here failed or was skipped
-          <input name="since" value={since} size={30} />
-        </label>{" "}
-        <button type="submit" data-testid="recover">
-          Recover
-        </button>
-      </form>
+      <OneFieldForm action={`${base}/recover`} csrf={csrf} label="Recover: send again, in order, every event since this time whose delivery here failed or was skipped" button="Recover" testId="recover">
+        <input name="since" value={since} size={30} />
+      </OneFieldForm>
       <h2>Edit</h2>
       <form method="post" action={base} class="card">
         <CsrfField token={csrf} />

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The event log (filtered by type, session, endpoint and delivery status) and one event with its deliveries. */
-import { Badge, CsrfField, Layout, PostButton, Time } from "./layout";
+import { Badge, Layout, OneFieldForm, PostButton, Time } from "./layout";
 import type { Frame } from "./layout";
 import { ChoiceFilter, FilterForm, PagedTable, Table, TextFilter } from "./list";
 import { DELIVERY_STATUS_CHOICES, EVENT_TYPE_CHOICES } from "./types";
@@ -126,21 +126,14 @@ export function EventPage(props: { frame: Frame; event: EventBody; attempts: Att
       ) : (
         <p class="muted">No delivery status for this event.</p>
       )}
-      <form method="post" action={`/portal/events/${encodeURIComponent(props.event.id)}/redeliver`} class="card">
-        <CsrfField token={csrf} />
-        <label>
-          Redeliver (same webhook-id) to
-          <select name="endpointId">
-            <option value="">every endpoint it has not reached</option>
-            {props.endpoints.map((e) => (
-              <option value={e.id}>{e.url}</option>
-            ))}
-          </select>
-        </label>{" "}
-        <button type="submit" data-testid="redeliver">
-          Redeliver
-        </button>
-      </form>
+      <OneFieldForm action={`/portal/events/${encodeURIComponent(props.event.id)}/redeliver`} csrf={csrf} label="Redeliver (same webhook-id) to" button="Redeliver" testId="redeliver">
+        <select name="endpointId">
+          <option value="">every endpoint it has not reached</option>
+          {props.endpoints.map((e) => (
+            <option value={e.id}>{e.url}</option>
+          ))}
+        </select>
+      </OneFieldForm>
       <h2>Attempts</h2>
       {props.attempts === null ? <p class="muted">The attempts are not recorded yet; reload in a moment.</p> : null}
       {props.attempts && props.attempts.length === 0 ? <p class="muted">No attempt yet.</p> : null}
