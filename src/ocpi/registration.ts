@@ -5,6 +5,7 @@
  * sealed; none is logged.
  */
 import { eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { database } from "../db/client";
 import type { Database } from "../db/client";
 import { ocpiConnections, ocpiEvses, ocpiLocations, ocpiTariffs, ocpiTokens } from "../db/schema";
@@ -16,7 +17,7 @@ import { checkWebhookUrl } from "../webhooks/url-policy";
 import { callOcpi, describeResult, isSuccess } from "./client";
 import { codecFor } from "./codecs";
 import { connectionView, credentialsEndpoint, gatewayTokenHash, getConnection, tokenInsert, deleteToken, newGatewayToken, onlyTokenStatements, retireAllTokens, withLock } from "./connection";
-import type { OcpiCaller } from "./connection";
+import type { Connection, OcpiCaller } from "./connection";
 import { discover } from "./discovery";
 import type { Discovery } from "./discovery";
 import { OcpiError, OcpiStatus, invalidParameters } from "./envelope";
@@ -176,6 +177,52 @@ export async function invite(env: Env, tenantId: string, requestUrl?: string): P
 const notAllowed = (message: string): CpoAnswer => ({ httpStatus: 405, statusCode: OcpiStatus.clientError, message });
 const cannotComplete = (statusCode: number, message: string): CpoAnswer => ({ httpStatus: 200, statusCode, message });
 
+/** How {@link takeCpoCredentials} serves one of the CPO's credentials calls. */
+interface CredentialsCall {
+  /** Answers instead when the call does not fit the connection as it stands; null to go on. */
+  refuse: (db: Database, connection: Connection) => Promise<CpoAnswer | null>;
+  /** The statement that stores what was learnt, run with the token swap. */
+  record: (db: Database, connection: Connection, sealedToken: string, learnt: { discovery: Discovery; peer: PeerCredentials }) => BatchItem<"sqlite">;
+  /** Once stored: the log line and what follows. */
+  done: () => void;
+  /** Why another operation holding the lease refuses this one. */
+  busy: string;
+}
+
+/**
+ * The CPO's credentials from a `POST` or `PUT {version}/credentials`, under the tenant's lease:
+ * reads the CPO's versions and the details of this version with the token in the body
+ * (3001/3002/3003 when that fails), mints the gateway's new token in place of every other one,
+ * and answers the gateway's credentials. On failure nothing changes.
+ */
+async function takeCpoCredentials(env: Env, tenantId: string, version: OcpiVersion, body: unknown, correlationId: string, requestUrl: string | undefined, call: CredentialsCall): Promise<CpoAnswer> {
+  const read = readPeer(version, body);
+  if ("problem" in read) throw invalidParameters(read.problem);
+  const db = database(env.DB);
+  const identity = emspIdentity(env, requestUrl);
+  return withLock(
+    db,
+    tenantId,
+    async () => {
+      const connection = await getConnection(db, tenantId);
+      const refused = await call.refuse(db, connection);
+      if (refused) return refused;
+      const found = await discover({ versionsUrl: read.peer.url, token: read.peer.token, fixedEncoding: connection.tokenEncoding, version, needCredentials: false, correlationId });
+      if (!found.ok) return cannotComplete(found.statusCode, found.message);
+      const token = newGatewayToken();
+      const sealed = await sealerFor(env.ENCRYPTION_KEY).seal(read.peer.token);
+      await db.batch([
+        db.delete(ocpiTokens).where(eq(ocpiTokens.tenantId, tenantId)),
+        tokenInsert(db, tenantId, await gatewayTokenHash(token), "connection"),
+        call.record(db, connection, sealed, { discovery: found.discovery, peer: read.peer }),
+      ]);
+      call.done();
+      return { httpStatus: 200, statusCode: OcpiStatus.success, message: "Success", data: codecFor(version).credentials.write(identity, token) };
+    },
+    () => notAllowed(call.busy),
+  );
+}
+
 /**
  * The CPO's `POST {version}/credentials` with Token A: reads the CPO's versions and the details of
  * this version with the token in the body (3001/3002/3003 when that fails), then answers the
@@ -183,39 +230,20 @@ const cannotComplete = (statusCode: number, message: string): CpoAnswer => ({ ht
  */
 export async function acceptRegistration(env: Env, caller: OcpiCaller, version: OcpiVersion, body: unknown, correlationId: string, background: Background, requestUrl?: string): Promise<CpoAnswer> {
   if (caller.kind !== "invitation") return notAllowed("already registered: use PUT to update the credentials");
-  const read = readPeer(version, body);
-  if ("problem" in read) throw invalidParameters(read.problem);
-  const db = database(env.DB);
-  const identity = emspIdentity(env, requestUrl);
-  return withLock(
-    db,
-    caller.tenantId,
-    async () => {
+  return takeCpoCredentials(env, caller.tenantId, version, body, correlationId, requestUrl, {
+    refuse: async (db) => {
       const invitation = await db.select({ kind: ocpiTokens.kind }).from(ocpiTokens).where(eq(ocpiTokens.hash, await gatewayTokenHash(caller.token))).get();
       if (invitation?.kind !== "invitation") throw new OcpiError(401, OcpiStatus.clientError, "the invitation token is no longer valid");
-      const connection = await getConnection(db, caller.tenantId);
-      const found = await discover({ versionsUrl: read.peer.url, token: read.peer.token, fixedEncoding: connection.tokenEncoding, version, needCredentials: false, correlationId });
-      if (!found.ok) return cannotComplete(found.statusCode, found.message);
-      const token = newGatewayToken();
-      const sealed = await sealerFor(env.ENCRYPTION_KEY).seal(read.peer.token);
-      await db.batch([
-        db.delete(ocpiTokens).where(eq(ocpiTokens.tenantId, caller.tenantId)),
-        tokenInsert(db, caller.tenantId, await gatewayTokenHash(token), "connection"),
-        connectedStatements(db, sealed, {
-          tenantId: caller.tenantId,
-          discovery: found.discovery,
-          peer: read.peer,
-          initiatedBy: "cpo",
-          tokenEncoding: connection.tokenEncoding,
-          additionalParties: connection.additionalParties,
-        }),
-      ]);
+      return null;
+    },
+    record: (db, connection, sealed, { discovery, peer }) =>
+      connectedStatements(db, sealed, { tenantId: caller.tenantId, discovery, peer, initiatedBy: "cpo", tokenEncoding: connection.tokenEncoding, additionalParties: connection.additionalParties }),
+    done: () => {
       log.info("ocpi registered", { tenantId: caller.tenantId, version, initiatedBy: "cpo" });
       background(syncAfterRegistration(env, caller.tenantId));
-      return { httpStatus: 200, statusCode: OcpiStatus.success, message: "Success", data: codecFor(version).credentials.write(identity, token) };
     },
-    () => notAllowed("a registration of this tenant is in progress"),
-  );
+    busy: "a registration of this tenant is in progress",
+  });
 }
 
 /**
@@ -225,41 +253,23 @@ export async function acceptRegistration(env: Env, caller: OcpiCaller, version: 
  */
 export async function updateFromCpo(env: Env, caller: OcpiCaller, version: OcpiVersion, body: unknown, correlationId: string, requestUrl?: string): Promise<CpoAnswer> {
   if (caller.kind !== "connection") return notAllowed("not registered: use POST to register");
-  const read = readPeer(version, body);
-  if ("problem" in read) throw invalidParameters(read.problem);
-  const db = database(env.DB);
-  const identity = emspIdentity(env, requestUrl);
-  return withLock(
-    db,
-    caller.tenantId,
-    async () => {
-      const connection = await getConnection(db, caller.tenantId);
-      if (connection.status !== "connected") return notAllowed("not registered");
-      const found = await discover({ versionsUrl: read.peer.url, token: read.peer.token, fixedEncoding: connection.tokenEncoding, version, needCredentials: false, correlationId });
-      if (!found.ok) return cannotComplete(found.statusCode, found.message);
-      const token = newGatewayToken();
-      const sealed = await sealerFor(env.ENCRYPTION_KEY).seal(read.peer.token);
-      const now = Date.now();
-      await db.batch([
-        db.delete(ocpiTokens).where(eq(ocpiTokens.tenantId, caller.tenantId)),
-        tokenInsert(db, caller.tenantId, await gatewayTokenHash(token), "connection"),
-        db
-          .update(ocpiConnections)
-          .set({
-            version: found.discovery.version,
-            cpoVersionsUrl: read.peer.url,
-            cpoToken: sealed,
-            cpoEndpoints: JSON.stringify(found.discovery.endpoints),
-            cpoParties: JSON.stringify(read.peer.parties),
-            updatedAt: now,
-          })
-          .where(eq(ocpiConnections.tenantId, caller.tenantId)),
-      ]);
-      log.info("ocpi credentials updated by the CPO", { tenantId: caller.tenantId, version });
-      return { httpStatus: 200, statusCode: OcpiStatus.success, message: "Success", data: codecFor(version).credentials.write(identity, token) };
-    },
-    () => notAllowed("another credentials operation of this tenant is in progress"),
-  );
+  return takeCpoCredentials(env, caller.tenantId, version, body, correlationId, requestUrl, {
+    refuse: async (_db, connection) => (connection.status !== "connected" ? notAllowed("not registered") : null),
+    record: (db, _connection, sealed, { discovery, peer }) =>
+      db
+        .update(ocpiConnections)
+        .set({
+          version: discovery.version,
+          cpoVersionsUrl: peer.url,
+          cpoToken: sealed,
+          cpoEndpoints: JSON.stringify(discovery.endpoints),
+          cpoParties: JSON.stringify(peer.parties),
+          updatedAt: Date.now(),
+        })
+        .where(eq(ocpiConnections.tenantId, caller.tenantId)),
+    done: () => log.info("ocpi credentials updated by the CPO", { tenantId: caller.tenantId, version }),
+    busy: "another credentials operation of this tenant is in progress",
+  });
 }
 
 /** The statements that end a connection: no tokens, status `none`, and the CPO's Locations and Tariffs forgotten. */
