@@ -69,6 +69,22 @@ function connectedStatements(
     .where(eq(ocpiConnections.tenantId, input.tenantId));
 }
 
+/** Runs a tenant's operation under its connection lease; another operation holding the lease makes it a 409. */
+function tenantLease<T>(db: Database, tenantId: string, work: () => Promise<T>): Promise<T> {
+  return withLock(db, tenantId, work, () => {
+    throw busy();
+  });
+}
+
+/** As {@link tenantLease}, for what only a tenant that is not connected may do: checked before the lease is taken and again inside it. */
+async function whileUnconnected<T>(db: Database, tenantId: string, work: () => Promise<T>): Promise<T> {
+  if ((await getConnection(db, tenantId)).status === "connected") throw conflict("the tenant is already connected over OCPI; DELETE /v1/ocpi/connection first");
+  return tenantLease(db, tenantId, async () => {
+    if ((await getConnection(db, tenantId)).status === "connected") throw conflict("the tenant is already connected over OCPI");
+    return work();
+  });
+}
+
 /** Reads the peer's credentials from a body of this version; `null` with why when unreadable. */
 function readPeer(version: OcpiVersion, body: unknown): { peer: PeerCredentials } | { problem: string } {
   const codec = codecFor(version);
@@ -101,45 +117,67 @@ export interface RegistrationInput {
 export async function registerWithCpo(env: Env, tenantId: string, input: RegistrationInput, background: Background, requestUrl?: string): Promise<View> {
   const db = database(env.DB);
   const identity = emspIdentity(env, requestUrl);
-  if ((await getConnection(db, tenantId)).status === "connected") throw conflict("the tenant is already connected over OCPI; DELETE /v1/ocpi/connection first");
-  return withLock(
+  return whileUnconnected(
     db,
     tenantId,
     async () => {
-      if ((await getConnection(db, tenantId)).status === "connected") throw conflict("the tenant is already connected over OCPI");
       const found = await discover({ versionsUrl: input.versionsUrl, token: input.token, fixedEncoding: input.tokenEncoding, version: "highest", needCredentials: true });
       if (!found.ok) throw registrationFailed(found.message);
       const { discovery } = found;
       const codec = codecFor(discovery.version);
-      const credentialsUrl = credentialsEndpoint(discovery.endpoints)!.url;
-      const token = newGatewayToken();
-      await tokenInsert(db, tenantId, await gatewayTokenHash(token), "pending");
-      try {
-        const body = codec.credentials.write(identity, token);
-        codec.outbound.credentials.parse(body);
-        const answer = await callOcpi({ method: "POST", url: credentialsUrl, token: input.token, encoding: discovery.encoding, version: discovery.version, target: "credentials", body });
-        if (!isSuccess(answer)) throw registrationFailed(`POST ${credentialsUrl} (credentials): ${describeResult(answer)}`);
-        const read = readPeer(discovery.version, answer.envelope.data);
-        if ("problem" in read) throw registrationFailed(`POST ${credentialsUrl} (credentials): the CPO's credentials are unreadable: ${read.problem}`);
-        const sealed = await sealerFor(env.ENCRYPTION_KEY).seal(read.peer.token);
-        const [retireOthers, activate] = await onlyTokenStatements(db, tenantId, token);
-        await db.batch([
-          retireOthers,
-          activate,
-          connectedStatements(db, sealed, { tenantId, discovery, peer: read.peer, initiatedBy: "gateway", tokenEncoding: input.tokenEncoding, additionalParties: input.additionalParties }),
-        ]);
-      } catch (error) {
-        await deleteToken(db, token);
-        throw error;
-      }
+      await offerCredentials(env, db, tenantId, {
+        request: { method: "POST", url: credentialsEndpoint(discovery.endpoints)!.url, token: input.token, encoding: discovery.encoding, version: discovery.version },
+        body: (token) => {
+          const body = codec.credentials.write(identity, token);
+          codec.outbound.credentials.parse(body);
+          return body;
+        },
+        failed: registrationFailed,
+        record: (peer, sealed) =>
+          connectedStatements(db, sealed, { tenantId, discovery, peer, initiatedBy: "gateway", tokenEncoding: input.tokenEncoding, additionalParties: input.additionalParties }),
+      });
       log.info("ocpi registered", { tenantId, version: discovery.version, initiatedBy: "gateway" });
       background(syncAfterRegistration(env, tenantId));
       return connectionView(await getConnection(db, tenantId), identity);
     },
-    () => {
-      throw busy();
-    },
   );
+}
+
+/** How {@link offerCredentials} sends the gateway's credentials and keeps the CPO's. */
+interface CredentialsOffer {
+  /** Where and how: POST with Token A to register, PUT with the CPO's token to rotate. */
+  request: { method: "POST" | "PUT"; url: string; token: string | (() => Promise<string>); encoding: TokenEncoding; version: OcpiVersion };
+  /** The gateway's credentials carrying its new token. */
+  body: (token: string) => unknown;
+  /** The 502 a failed step becomes. */
+  failed: (message: string) => ApiError;
+  /** The statement that stores the CPO's credentials from the answer (its token sealed). */
+  record: (peer: PeerCredentials, sealedToken: string) => BatchItem<"sqlite">;
+}
+
+/**
+ * Sends the gateway's credentials with a new token to the CPO's credentials endpoint and reads
+ * the CPO's from the answer; they are stored, and the new token becomes the gateway's only one,
+ * in one batch. When any step fails the new token is forgotten and nothing else changes.
+ */
+async function offerCredentials(env: Env, db: Database, tenantId: string, offer: CredentialsOffer): Promise<void> {
+  const { method, url, version } = offer.request;
+  const token = newGatewayToken();
+  await tokenInsert(db, tenantId, await gatewayTokenHash(token), "pending");
+  try {
+    const body = offer.body(token);
+    const cpoToken = typeof offer.request.token === "string" ? offer.request.token : await offer.request.token();
+    const answer = await callOcpi({ method, url, token: cpoToken, encoding: offer.request.encoding, version, target: "credentials", body });
+    if (!isSuccess(answer)) throw offer.failed(`${method} ${url} (credentials): ${describeResult(answer)}`);
+    const read = readPeer(version, answer.envelope.data);
+    if ("problem" in read) throw offer.failed(`${method} ${url} (credentials): the CPO's credentials are unreadable: ${read.problem}`);
+    const sealed = await sealerFor(env.ENCRYPTION_KEY).seal(read.peer.token);
+    const [retireOthers, activate] = await onlyTokenStatements(db, tenantId, token);
+    await db.batch([retireOthers, activate, offer.record(read.peer, sealed)]);
+  } catch (error) {
+    await deleteToken(db, token);
+    throw error;
+  }
 }
 
 /** The initial pull that follows every successful registration (CONTRACT §7.3). */
@@ -153,12 +191,10 @@ function syncAfterRegistration(env: Env, tenantId: string): Promise<void> {
 export async function invite(env: Env, tenantId: string, requestUrl?: string): Promise<{ token: string; versionsUrl: string; createdAt: string }> {
   const db = database(env.DB);
   const identity = emspIdentity(env, requestUrl);
-  if ((await getConnection(db, tenantId)).status === "connected") throw conflict("the tenant is already connected over OCPI; DELETE /v1/ocpi/connection first");
-  return withLock(
+  return whileUnconnected(
     db,
     tenantId,
     async () => {
-      if ((await getConnection(db, tenantId)).status === "connected") throw conflict("the tenant is already connected over OCPI");
       const token = newGatewayToken();
       const now = Date.now();
       await db.batch([
@@ -167,9 +203,6 @@ export async function invite(env: Env, tenantId: string, requestUrl?: string): P
         db.update(ocpiConnections).set({ status: "invited", invitedAt: now, updatedAt: now }).where(eq(ocpiConnections.tenantId, tenantId)),
       ]);
       return { token, versionsUrl: identity.versionsUrl, createdAt: new Date(now).toISOString() };
-    },
-    () => {
-      throw busy();
     },
   );
 }
@@ -330,7 +363,7 @@ export async function unregisterByCpo(env: Env, caller: OcpiCaller): Promise<Cpo
 export async function rotate(env: Env, tenantId: string, requestUrl?: string): Promise<View> {
   const db = database(env.DB);
   const identity = emspIdentity(env, requestUrl);
-  return withLock(
+  return tenantLease(
     db,
     tenantId,
     async () => {
@@ -339,40 +372,22 @@ export async function rotate(env: Env, tenantId: string, requestUrl?: string): P
       const endpoint = credentialsEndpoint(connection.endpoints);
       if (!endpoint) throw new ApiError(502, "ocpi_rotation_failed", "the CPO offers no credentials endpoint");
       const codec = codecFor(connection.version);
-      const token = newGatewayToken();
-      await tokenInsert(db, tenantId, await gatewayTokenHash(token), "pending");
-      try {
-        const body = codec.credentials.write(identity, token);
-        const answer = await callOcpi({
+      const sealedCpoToken = connection.sealedCpoToken;
+      await offerCredentials(env, db, tenantId, {
+        request: {
           method: "PUT",
           url: endpoint.url,
-          token: await sealerFor(env.ENCRYPTION_KEY).open(connection.sealedCpoToken),
+          token: () => sealerFor(env.ENCRYPTION_KEY).open(sealedCpoToken),
           encoding: encodingFor(connection.version, connection.tokenEncoding),
           version: connection.version,
-          target: "credentials",
-          body,
-        });
-        if (!isSuccess(answer)) throw new ApiError(502, "ocpi_rotation_failed", `PUT ${endpoint.url} (credentials): ${describeResult(answer)}`);
-        const read = readPeer(connection.version, answer.envelope.data);
-        if ("problem" in read) throw new ApiError(502, "ocpi_rotation_failed", `PUT ${endpoint.url} (credentials): the CPO's credentials are unreadable: ${read.problem}`);
-        const [retireOthers, activate] = await onlyTokenStatements(db, tenantId, token);
-        await db.batch([
-          retireOthers,
-          activate,
-          db
-            .update(ocpiConnections)
-            .set({ cpoToken: await sealerFor(env.ENCRYPTION_KEY).seal(read.peer.token), cpoParties: JSON.stringify(read.peer.parties), cpoVersionsUrl: read.peer.url, updatedAt: Date.now() })
-            .where(eq(ocpiConnections.tenantId, tenantId)),
-        ]);
-      } catch (error) {
-        await deleteToken(db, token);
-        throw error;
-      }
+        },
+        body: (token) => codec.credentials.write(identity, token),
+        failed: (message) => new ApiError(502, "ocpi_rotation_failed", message),
+        record: (peer, sealed) =>
+          db.update(ocpiConnections).set({ cpoToken: sealed, cpoParties: JSON.stringify(peer.parties), cpoVersionsUrl: peer.url, updatedAt: Date.now() }).where(eq(ocpiConnections.tenantId, tenantId)),
+      });
       log.info("ocpi token rotated", { tenantId });
       return connectionView(await getConnection(db, tenantId), identity);
-    },
-    () => {
-      throw busy();
     },
   );
 }
@@ -384,7 +399,7 @@ export async function rotate(env: Env, tenantId: string, requestUrl?: string): P
 export async function disconnect(env: Env, tenantId: string, requestUrl?: string): Promise<View> {
   const db = database(env.DB);
   const identity = emspIdentity(env, requestUrl);
-  return withLock(
+  return tenantLease(
     db,
     tenantId,
     async () => {
@@ -408,9 +423,6 @@ export async function disconnect(env: Env, tenantId: string, requestUrl?: string
       await db.batch([...endStatements(db, tenantId, outcome)]);
       forgetStations(tenantId);
       return connectionView(await getConnection(db, tenantId), identity);
-    },
-    () => {
-      throw busy();
     },
   );
 }
