@@ -143,10 +143,31 @@ export async function registerWithCpo(env: Env, tenantId: string, input: Registr
   );
 }
 
+/** An endpoint of the CPO, with the token and its encoding to call it by. */
+interface CpoEndpoint {
+  url: string;
+  token: string;
+  encoding: TokenEncoding;
+  version: OcpiVersion;
+}
+
+/** The CPO's credentials endpoint of a connected tenant: undefined when the tenant is not connected, null when the CPO offers none. */
+async function cpoCredentialsEndpoint(env: Env, connection: Connection): Promise<CpoEndpoint | null | undefined> {
+  if (connection.status !== "connected" || !connection.version || !connection.sealedCpoToken) return undefined;
+  const endpoint = credentialsEndpoint(connection.endpoints);
+  if (!endpoint) return null;
+  return {
+    url: endpoint.url,
+    token: await sealerFor(env.ENCRYPTION_KEY).open(connection.sealedCpoToken),
+    encoding: encodingFor(connection.version, connection.tokenEncoding),
+    version: connection.version,
+  };
+}
+
 /** How {@link offerCredentials} sends the gateway's credentials and keeps the CPO's. */
 interface CredentialsOffer {
   /** Where and how: POST with Token A to register, PUT with the CPO's token to rotate. */
-  request: { method: "POST" | "PUT"; url: string; token: string | (() => Promise<string>); encoding: TokenEncoding; version: OcpiVersion };
+  request: { method: "POST" | "PUT" } & CpoEndpoint;
   /** The gateway's credentials carrying its new token. */
   body: (token: string) => unknown;
   /** The 502 a failed step becomes. */
@@ -166,8 +187,7 @@ async function offerCredentials(env: Env, db: Database, tenantId: string, offer:
   await tokenInsert(db, tenantId, await gatewayTokenHash(token), "pending");
   try {
     const body = offer.body(token);
-    const cpoToken = typeof offer.request.token === "string" ? offer.request.token : await offer.request.token();
-    const answer = await callOcpi({ method, url, token: cpoToken, encoding: offer.request.encoding, version, target: "credentials", body });
+    const answer = await callOcpi({ ...offer.request, target: "credentials", body });
     if (!isSuccess(answer)) throw offer.failed(`${method} ${url} (credentials): ${describeResult(answer)}`);
     const read = readPeer(version, answer.envelope.data);
     if ("problem" in read) throw offer.failed(`${method} ${url} (credentials): the CPO's credentials are unreadable: ${read.problem}`);
@@ -367,20 +387,12 @@ export async function rotate(env: Env, tenantId: string, requestUrl?: string): P
     db,
     tenantId,
     async () => {
-      const connection = await getConnection(db, tenantId);
-      if (connection.status !== "connected" || !connection.version || !connection.sealedCpoToken) throw conflict("the tenant is not connected over OCPI");
-      const endpoint = credentialsEndpoint(connection.endpoints);
-      if (!endpoint) throw new ApiError(502, "ocpi_rotation_failed", "the CPO offers no credentials endpoint");
-      const codec = codecFor(connection.version);
-      const sealedCpoToken = connection.sealedCpoToken;
+      const cpo = await cpoCredentialsEndpoint(env, await getConnection(db, tenantId));
+      if (cpo === undefined) throw conflict("the tenant is not connected over OCPI");
+      if (cpo === null) throw new ApiError(502, "ocpi_rotation_failed", "the CPO offers no credentials endpoint");
+      const codec = codecFor(cpo.version);
       await offerCredentials(env, db, tenantId, {
-        request: {
-          method: "PUT",
-          url: endpoint.url,
-          token: () => sealerFor(env.ENCRYPTION_KEY).open(sealedCpoToken),
-          encoding: encodingFor(connection.version, connection.tokenEncoding),
-          version: connection.version,
-        },
+        request: { method: "PUT", ...cpo },
         body: (token) => codec.credentials.write(identity, token),
         failed: (message) => new ApiError(502, "ocpi_rotation_failed", message),
         record: (peer, sealed) =>
@@ -403,20 +415,10 @@ export async function disconnect(env: Env, tenantId: string, requestUrl?: string
     db,
     tenantId,
     async () => {
-      const connection = await getConnection(db, tenantId);
+      const cpo = await cpoCredentialsEndpoint(env, await getConnection(db, tenantId));
       let outcome: string | null = null;
-      if (connection.status === "connected" && connection.version && connection.sealedCpoToken) {
-        const endpoint = credentialsEndpoint(connection.endpoints);
-        const result = endpoint
-          ? await callOcpi({
-              method: "DELETE",
-              url: endpoint.url,
-              token: await sealerFor(env.ENCRYPTION_KEY).open(connection.sealedCpoToken),
-              encoding: encodingFor(connection.version, connection.tokenEncoding),
-              version: connection.version,
-              target: "credentials",
-            })
-          : null;
+      if (cpo !== undefined) {
+        const result = cpo ? await callOcpi({ method: "DELETE", ...cpo, target: "credentials" }) : null;
         outcome = JSON.stringify({ at: new Date().toISOString(), by: "tenant", cpoAnswer: result ? describeResult(result) : "no credentials endpoint", ok: result ? isSuccess(result) : false });
         log.info("ocpi unregistered by the tenant", { tenantId, cpoAnswer: result ? describeResult(result) : null });
       }
