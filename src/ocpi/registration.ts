@@ -376,32 +376,42 @@ export async function unregisterByCpo(env: Env, caller: OcpiCaller): Promise<Cpo
 // ---------------------------------------------------------------- tenant operations
 
 /**
+ * Runs a tenant operation on its connection under the lease, with the CPO's credentials endpoint
+ * (see {@link cpoCredentialsEndpoint}), and answers the connection as it then stands.
+ */
+async function withCpoEndpoint(
+  env: Env,
+  tenantId: string,
+  requestUrl: string | undefined,
+  work: (on: { db: Database; identity: ReturnType<typeof emspIdentity>; cpo: CpoEndpoint | null | undefined }) => Promise<void>,
+): Promise<View> {
+  const db = database(env.DB);
+  const identity = emspIdentity(env, requestUrl);
+  return tenantLease(db, tenantId, async () => {
+    await work({ db, identity, cpo: await cpoCredentialsEndpoint(env, await getConnection(db, tenantId)) });
+    return connectionView(await getConnection(db, tenantId), identity);
+  });
+}
+
+/**
  * `POST /v1/ocpi/connection/rotate`: a new gateway token PUT to the CPO's credentials endpoint.
  * On `1000` the CPO's token from its answer is kept and the previous gateway token answers 401;
  * the CPO failing is a 502 and nothing changes.
  */
 export async function rotate(env: Env, tenantId: string, requestUrl?: string): Promise<View> {
-  const db = database(env.DB);
-  const identity = emspIdentity(env, requestUrl);
-  return tenantLease(
-    db,
-    tenantId,
-    async () => {
-      const cpo = await cpoCredentialsEndpoint(env, await getConnection(db, tenantId));
-      if (cpo === undefined) throw conflict("the tenant is not connected over OCPI");
-      if (cpo === null) throw new ApiError(502, "ocpi_rotation_failed", "the CPO offers no credentials endpoint");
-      const codec = codecFor(cpo.version);
-      await offerCredentials(env, db, tenantId, {
-        request: { method: "PUT", ...cpo },
-        body: (token) => codec.credentials.write(identity, token),
-        failed: (message) => new ApiError(502, "ocpi_rotation_failed", message),
-        record: (peer, sealed) =>
-          db.update(ocpiConnections).set({ cpoToken: sealed, cpoParties: JSON.stringify(peer.parties), cpoVersionsUrl: peer.url, updatedAt: Date.now() }).where(eq(ocpiConnections.tenantId, tenantId)),
-      });
-      log.info("ocpi token rotated", { tenantId });
-      return connectionView(await getConnection(db, tenantId), identity);
-    },
-  );
+  return withCpoEndpoint(env, tenantId, requestUrl, async ({ db, identity, cpo }) => {
+    if (cpo === undefined) throw conflict("the tenant is not connected over OCPI");
+    if (cpo === null) throw new ApiError(502, "ocpi_rotation_failed", "the CPO offers no credentials endpoint");
+    const codec = codecFor(cpo.version);
+    await offerCredentials(env, db, tenantId, {
+      request: { method: "PUT", ...cpo },
+      body: (token) => codec.credentials.write(identity, token),
+      failed: (message) => new ApiError(502, "ocpi_rotation_failed", message),
+      record: (peer, sealed) =>
+        db.update(ocpiConnections).set({ cpoToken: sealed, cpoParties: JSON.stringify(peer.parties), cpoVersionsUrl: peer.url, updatedAt: Date.now() }).where(eq(ocpiConnections.tenantId, tenantId)),
+    });
+    log.info("ocpi token rotated", { tenantId });
+  });
 }
 
 /**
@@ -409,24 +419,16 @@ export async function rotate(env: Env, tenantId: string, requestUrl?: string): P
  * is recorded, not required), retires both tokens and answers the connection, now `none`.
  */
 export async function disconnect(env: Env, tenantId: string, requestUrl?: string): Promise<View> {
-  const db = database(env.DB);
-  const identity = emspIdentity(env, requestUrl);
-  return tenantLease(
-    db,
-    tenantId,
-    async () => {
-      const cpo = await cpoCredentialsEndpoint(env, await getConnection(db, tenantId));
-      let outcome: string | null = null;
-      if (cpo !== undefined) {
-        const result = cpo ? await callOcpi({ method: "DELETE", ...cpo, target: "credentials" }) : null;
-        outcome = JSON.stringify({ at: new Date().toISOString(), by: "tenant", cpoAnswer: result ? describeResult(result) : "no credentials endpoint", ok: result ? isSuccess(result) : false });
-        log.info("ocpi unregistered by the tenant", { tenantId, cpoAnswer: result ? describeResult(result) : null });
-      }
-      await db.batch([...endStatements(db, tenantId, outcome)]);
-      forgetStations(tenantId);
-      return connectionView(await getConnection(db, tenantId), identity);
-    },
-  );
+  return withCpoEndpoint(env, tenantId, requestUrl, async ({ db, cpo }) => {
+    let outcome: string | null = null;
+    if (cpo !== undefined) {
+      const result = cpo ? await callOcpi({ method: "DELETE", ...cpo, target: "credentials" }) : null;
+      outcome = JSON.stringify({ at: new Date().toISOString(), by: "tenant", cpoAnswer: result ? describeResult(result) : "no credentials endpoint", ok: result ? isSuccess(result) : false });
+      log.info("ocpi unregistered by the tenant", { tenantId, cpoAnswer: result ? describeResult(result) : null });
+    }
+    await db.batch([...endStatements(db, tenantId, outcome)]);
+    forgetStations(tenantId);
+  });
 }
 
 /** `PATCH /v1/ocpi/connection`: the token form and the additional parties. */
