@@ -21,6 +21,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
+import { readAnswer } from "../scripts/demo-common";
+import type { Answer } from "../scripts/demo-common";
 import { demoTenantFile } from "../scripts/demo-tenant";
 import type { DemoTenant } from "../scripts/demo-tenant";
 
@@ -96,12 +98,8 @@ export async function freeGatewayPort(): Promise<number> {
 
 // ------------------------------------------------------------------ the gateway
 
-export interface HttpAnswer {
-  status: number;
-  text: string;
-  json: any;
-  headers: Headers;
-}
+/** An HTTP answer, read to the end. */
+export type HttpAnswer = Answer;
 
 const liveGroups = new Set<number>();
 const liveRoots = new Set<string>();
@@ -291,15 +289,7 @@ export class Gateway {
   // ---------------------------------------------------------------- HTTP
 
   private async request(url: string, init: RequestInit): Promise<HttpAnswer> {
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
-    const text = await res.text();
-    let json: unknown = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
-    return { status: res.status, text, json, headers: res.headers };
+    return readAnswer(await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) }));
   }
 
   /** The tenant API, as the demo tenant. */

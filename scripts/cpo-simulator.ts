@@ -30,28 +30,19 @@
  * Node 20 only exposes JSON.rawJSON and JSON.parse source text behind a V8 flag, which the
  * simulator needs to keep numbers exact; on such a Node this script re-runs itself with the flag.
  */
-import { spawn } from "node:child_process";
-import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isOcpiVersion } from "../src/ocpi/model";
 import type { OcpiVersion } from "../src/ocpi/model";
 import { CpoSimulator, SimulatedConnectionRefused } from "../sim/cpo-simulator";
 import type { CommandBehaviour, SimParty } from "../sim/cpo-simulator";
+import { forward, listen, readBody, runWithJsonSource, sendJson } from "./sim-server";
 
-/** V8 flag that turns on JSON.rawJSON and reviver source text in Node 20. */
-const JSON_SOURCE_FLAG = "--harmony-json-parse-with-source";
 /** The port beside the gateway's (8787) and the Spark simulator's (8790). */
 const DEFAULT_PORT = 8792;
 /** Largest request body accepted: a page of Locations is far smaller. */
 const MAX_BODY = 4 * 1024 * 1024;
 
-if (typeof (JSON as { rawJSON?: unknown }).rawJSON !== "function" && !process.execArgv.includes(JSON_SOURCE_FLAG)) {
-  const child = spawn(process.execPath, [JSON_SOURCE_FLAG, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
-  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-} else {
-  main();
-}
+runWithJsonSource(main);
 
 function fail(message: string): never {
   console.error(message);
@@ -86,76 +77,22 @@ function main(): void {
     ...(tokenPrefix ? { tokenPrefix } : {}),
   });
 
-  const server = createServer((req, res) => {
-    const started = Date.now();
-    serve(sim, `http://${host}:${port}`, req, res)
-      .catch((error: unknown) => {
-        if (error instanceof SimulatedConnectionRefused) {
-          req.socket.destroy();
-          return;
-        }
-        if (res.destroyed || req.socket.destroyed) return;
-        console.error("cpo simulator error:", error);
-        if (!res.headersSent) sendJson(res, 500, { error: String(error) });
-        else res.destroy();
-      })
-      .finally(() => {
-        if (!req.url?.startsWith("/_sim/")) console.log(`${req.method} ${req.url} → ${res.headersSent ? res.statusCode : "no answer"} (${Date.now() - started} ms)`);
-      });
+  listen({
+    host,
+    port,
+    name: "cpo simulator",
+    serve: (req, res) => serve(sim, `http://${host}:${port}`, req, res),
+    dropsConnection: (error) => error instanceof SimulatedConnectionRefused,
+    banner: () => `CPO simulator on http://${host}:${port}/ocpi/versions (OCPI ${versions.join(", ")})`,
   });
-  server.listen(port, host, () => console.log(`CPO simulator on http://${host}:${port}/ocpi/versions (OCPI ${versions.join(", ")})`));
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      server.close();
-      process.exit(0);
-    });
-  }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new Error("body too large"));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (status === 204) {
-    res.writeHead(204).end();
-    return;
-  }
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" }).end(JSON.stringify(body, null, 2));
 }
 
 /** Answers one request; `origin` is where the simulator listens, so logged URLs are whole. */
 async function serve(sim: CpoSimulator, origin: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", origin);
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY);
   if (url.pathname.startsWith("/_sim/")) return control(sim, url, req.method ?? "GET", body.toString("utf8"), res);
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else if (value !== undefined) headers.set(name, value);
-  }
-  const hangUp = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) hangUp.abort();
-  });
-  const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  const response = await sim.handle(new Request(url, { method: req.method ?? "GET", headers, body: hasBody ? new Uint8Array(body) : undefined, signal: hangUp.signal }));
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  res.end(Buffer.from(await response.arrayBuffer()));
+  return forward((request) => sim.handle(request), url, req, body, res);
 }
 
 async function answerOf(response: Response) {

@@ -40,6 +40,11 @@ export async function call(method: string, url: string, options: { bearer?: stri
     const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
     throw new Error(`${method} ${url} failed: ${error instanceof Error ? error.message : String(error)}${cause}`);
   }
+  return readAnswer(res);
+}
+
+/** Reads an answer to the end, its body also as JSON where it is JSON. */
+export async function readAnswer(res: Response): Promise<Answer> {
   const text = await res.text();
   let json: unknown = null;
   try {

@@ -29,16 +29,12 @@
  * Node 20 only exposes JSON.rawJSON and JSON.parse source text behind a V8 flag, which the
  * simulator needs to keep money exact; on such a Node this script re-runs itself with the flag.
  */
-import { spawn } from "node:child_process";
-import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { formatMoney, parseMoney } from "../src/lib/money";
+import { parseMoney } from "../src/lib/money";
 import { DEMO_TENANT, SIM_DEFAULT_PORT } from "../sim/demo";
 import { SIM_METHODS, SimulatedNetworkError, SparkSimulator } from "../sim/spark-simulator";
 import type { SimAuthorizationInput, SimFailure, SimMethod, SimTenant } from "../sim/spark-simulator";
-
-/** V8 flag that turns on JSON.rawJSON and reviver source text in Node 20. */
-const JSON_SOURCE_FLAG = "--harmony-json-parse-with-source";
+import { forward, listen, readBody, runWithJsonSource, sendJson } from "./sim-server";
 
 /** Largest Spark request body accepted; real ones are well under 4 KiB, EReceiptData included. */
 const MAX_SPARK_BODY = 1024 * 1024;
@@ -46,18 +42,7 @@ const MAX_SPARK_BODY = 1024 * 1024;
 /** Largest control-request body accepted; control bodies are a few hundred bytes. */
 const MAX_CONTROL_BODY = 64 * 1024;
 
-if (typeof (JSON as { rawJSON?: unknown }).rawJSON !== "function" && !process.execArgv.includes(JSON_SOURCE_FLAG)) {
-  rerunWithJsonSourceFlag();
-} else {
-  main();
-}
-
-/** Runs this same script again under `--harmony-json-parse-with-source`, forwarding signals and the exit code. */
-function rerunWithJsonSourceFlag(): void {
-  const child = spawn(process.execPath, [JSON_SOURCE_FLAG, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
-  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-}
+runWithJsonSource(main);
 
 function main(): void {
   const port = Number(process.env["SIM_PORT"] ?? SIM_DEFAULT_PORT);
@@ -65,34 +50,14 @@ function main(): void {
   const tenants = readTenants();
   const simulator = new SparkSimulator({ tenants });
 
-  const server = createServer((req, res) => {
-    const started = Date.now();
-    serve(simulator, host, req, res)
-      .catch((error: unknown) => {
-        if (error instanceof SimulatedNetworkError) {
-          req.socket.destroy();
-          return;
-        }
-        // The caller hung up (e.g. its timeout during an injected delay): nobody to answer.
-        if (res.destroyed || req.socket.destroyed) return;
-        console.error("simulator error:", error);
-        if (!res.headersSent) sendJson(res, 500, { error: String(error) });
-        else res.destroy();
-      })
-      .finally(() => {
-        if (!req.url?.startsWith("/_sim/")) console.log(`${req.method} ${req.url} → ${res.headersSent ? res.statusCode : "no answer"} (${Date.now() - started} ms)`);
-      });
+  listen({
+    host,
+    port,
+    name: "simulator",
+    serve: (req, res) => serve(simulator, host, req, res),
+    dropsConnection: (error) => error instanceof SimulatedNetworkError,
+    banner: () => `Spark simulator on http://${host}:${port}/api (tenants: ${tenants.map((t) => `tokenId ${t.tokenId} / IntegratorId ${t.integratorId}`).join(", ")})`,
   });
-
-  server.listen(port, host, () => {
-    console.log(`Spark simulator on http://${host}:${port}/api (tenants: ${tenants.map((t) => `tokenId ${t.tokenId} / IntegratorId ${t.integratorId}`).join(", ")})`);
-  });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      server.close();
-      process.exit(0);
-    });
-  }
 }
 
 /** Tenants from `SIM_TENANTS_JSON`, or the demo tenant. Exits with a message when the variable is malformed. */
@@ -121,22 +86,7 @@ async function serve(simulator: SparkSimulator, host: string, req: IncomingMessa
   if (url.pathname.startsWith("/_sim/")) return control(simulator, url, req, res);
 
   const body = await readBody(req, MAX_SPARK_BODY);
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else if (value !== undefined) headers.set(name, value);
-  }
-  // Abort the simulated work (e.g. an injected delay) when the caller hangs up.
-  const hangUp = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) hangUp.abort();
-  });
-  const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  const response = await simulator.handle(
-    new Request(url, { method: req.method ?? "GET", headers, body: hasBody ? new Uint8Array(body) : undefined, signal: hangUp.signal }),
-  );
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  res.end(Buffer.from(await response.arrayBuffer()));
+  return forward((request) => simulator.handle(request), url, req, body, res);
 }
 
 /** The `/_sim/*` control API. */
@@ -229,32 +179,4 @@ async function control(simulator: SparkSimulator, url: URL, req: IncomingMessage
     default:
       return sendJson(res, 404, { error: `no route ${route}` });
   }
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new Error("body too large"));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-/** Writes JSON; bigint amounts become decimal strings ("15.00"). */
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (status === 204) {
-    res.writeHead(204).end();
-    return;
-  }
-  const text = JSON.stringify(body, (_key, value: unknown) => (typeof value === "bigint" ? formatMoney(value) : value), 2);
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" }).end(text);
 }

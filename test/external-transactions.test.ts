@@ -40,21 +40,17 @@ async function setup(options: { enabled?: boolean; amount?: bigint; authorizedAg
 }
 
 type Ctx = Awaited<ReturnType<typeof setup>>;
+/** The authorization both calls name. */
+const authorization = (c: Ctx) => ({ nayaxTransactionId: c.nayaxTransactionId, siteId: c.siteId, terminal: { hwSerial: HW }, machineAuTime: c.machineAuTime });
 const settleBody = (c: Ctx, o: Record<string, unknown> = {}) => ({
-  nayaxTransactionId: c.nayaxTransactionId,
-  siteId: c.siteId,
-  terminal: { hwSerial: HW },
-  machineAuTime: c.machineAuTime,
+  ...authorization(c),
   amount: "12.25",
   receipt: { General: [{ Station: "B12" }] },
   products: [{ code: "EV-KWH", unitPrice: "2.45", quantity: 5 }],
   ...o,
 });
 const cancelBody = (c: Ctx, o: Record<string, unknown> = {}) => ({
-  nayaxTransactionId: c.nayaxTransactionId,
-  siteId: c.siteId,
-  terminal: { hwSerial: HW },
-  machineAuTime: c.machineAuTime,
+  ...authorization(c),
   amount: "20.00",
   reasonCode: "01",
   reasonText: "No service delivered",

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
+import type { Statement } from "../src/db/history-writer";
 import { sessionStub } from "../src/sessions/stub";
 import { tenantInput } from "./fixtures";
 
@@ -71,3 +72,20 @@ export async function flush(sessionId: string): Promise<void> {
 
 /** A fresh SparkTransactionId. */
 export const newSessionId = () => crypto.randomUUID();
+
+/** A switch for {@link breakableHistory}: while `down`, D1 is unreachable for the history writer. */
+export interface D1Outage {
+  down: boolean;
+}
+
+/** Puts the history writer the sessions use (one writer unless HISTORY_WRITERS says more) behind `outage`: its D1 batches fail while it is down. */
+export async function breakableHistory(outage: D1Outage): Promise<void> {
+  await runInDurableObject(env.HISTORY.get(env.HISTORY.idFromName("writer-0")), (instance) => {
+    const writer = instance as unknown as { commit(statements: Statement[]): Promise<void> };
+    const commit = writer.commit.bind(writer);
+    vi.spyOn(writer, "commit").mockImplementation(async (statements) => {
+      if (outage.down) throw new Error("D1_ERROR: network connection lost");
+      return commit(statements);
+    });
+  });
+}

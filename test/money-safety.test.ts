@@ -3,13 +3,14 @@
  * they are sent, an unknown outcome never treated as a refusal, Remote Start never orphaned,
  * StartSession idempotent, and stop-by-card independent of the D1 projection.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startSession, stopCallback, stopNotify, transactionCallback, transactionNotify } from "../sim/drive";
-import type { Statement } from "../src/db/history-writer";
 import { INDEX_SHARDS } from "../src/sessions/machine-index";
 import { sessionStub } from "../src/sessions/stub";
+import { breakableHistory } from "./helpers";
+import type { D1Outage } from "./helpers";
 import { freshMachine, freshSite, sleep } from "./support";
 import type { Command } from "../src/sessions/rules";
 import { bodyOf, cancel, deviceStart, drain, eventTypes, freshNayaxId, insideSession, remoteStart, sent, session, sessionSettings, settle } from "./session-flows";
@@ -19,7 +20,7 @@ import { installSimulator } from "./spark-harness";
 
 afterEach(() => {
   vi.restoreAllMocks();
-  outage = false;
+  outage.down = false;
 });
 
 /** A tenant of the simulator with one authorized Device Start session of "10.00". */
@@ -53,20 +54,29 @@ function holdsCalls(id: string, n: number) {
   return vi.waitFor(() => insideSession(id, (object) => expect((object as unknown as { spark: { size: number } }).spark.size).toBe(n)), { timeout: 5_000, interval: 5 });
 }
 
+/**
+ * An authorized session with three calls in arrival order: a settle of "4.00" that Spark declines
+ * after a delay, a queued settle of "5.00", then `third`; answers all three, in that order.
+ */
+async function behindDeclinedSettle(third: (t: Parameters<typeof settle>[0], id: string) => ReturnType<typeof settle>) {
+  const { simulator, t, id } = await authorized();
+  const concurrency = watchConcurrency(simulator);
+  simulator.failNext("Settlement", { errorCode: 35, delayMs: 400 });
+  const a = settle(t, id, { amount: "4.00" });
+  await holdsCalls(id, 1);
+  const b = settle(t, id, { amount: "5.00" });
+  await holdsCalls(id, 2);
+  const c = third(t, id);
+  return { simulator, t, id, concurrency, answers: await Promise.all([a, b, c]) };
+}
+
 /** Runs the session's alarm once (the object's own schedule decides what is due). */
 const alarm = (id: string) => runDurableObjectAlarm(sessionStub(env, id));
 
 describe("one call to Spark at a time, in arrival order (§8)", () => {
   it("a declined settle followed by two queued settles reaches Spark twice, never at once, and settles once", async () => {
-    const { simulator, t, id } = await authorized();
-    const concurrency = watchConcurrency(simulator);
-    simulator.failNext("Settlement", { errorCode: 35, delayMs: 400 });
-    const a = settle(t, id, { amount: "4.00" });
-    await holdsCalls(id, 1);
-    const b = settle(t, id, { amount: "5.00" });
-    await holdsCalls(id, 2);
-    const c = settle(t, id, { amount: "6.00" });
-    const [ra, rb, rc] = await Promise.all([a, b, c]);
+    const { simulator, t, id, concurrency, answers } = await behindDeclinedSettle((t, id) => settle(t, id, { amount: "6.00" }));
+    const [ra, rb, rc] = answers;
     expect(ra.status, ra.text).toBe(502);
     expect(rb.status, rb.text).toBe(200);
     expect(rb.body.settledAmount).toBe("5.00");
@@ -80,15 +90,8 @@ describe("one call to Spark at a time, in arrival order (§8)", () => {
   });
 
   it("a declined settle followed by a queued settle and a queued cancel: the settle wins, the cancel is 409", async () => {
-    const { simulator, t, id } = await authorized();
-    const concurrency = watchConcurrency(simulator);
-    simulator.failNext("Settlement", { errorCode: 35, delayMs: 400 });
-    const a = settle(t, id, { amount: "4.00" });
-    await holdsCalls(id, 1);
-    const b = settle(t, id, { amount: "5.00" });
-    await holdsCalls(id, 2);
-    const c = cancel(t, id);
-    const [ra, rb, rc] = await Promise.all([a, b, c]);
+    const { simulator, t, id, concurrency, answers } = await behindDeclinedSettle(cancel);
+    const [ra, rb, rc] = answers;
     expect([ra.status, rb.status, rc.status]).toEqual([502, 200, 409]);
     expect(sent(simulator, "CancelTransaction")).toHaveLength(0);
     expect(concurrency.peak()).toBe(1);
@@ -180,25 +183,15 @@ describe("StartSession (§8)", () => {
   });
 });
 
-/** While true, the history writer's D1 batches fail as if D1 were unreachable. */
-let outage = false;
-
-async function breakHistory(): Promise<void> {
-  await runInDurableObject(env.HISTORY.get(env.HISTORY.idFromName("writer-0")), (instance) => {
-    const writer = instance as unknown as { commit(statements: Statement[]): Promise<void> };
-    const commit = writer.commit.bind(writer);
-    vi.spyOn(writer, "commit").mockImplementation(async (statements) => {
-      if (outage) throw new Error("D1_ERROR: network connection lost");
-      return commit(statements);
-    });
-  });
-}
+/** While down, the history writer's D1 batches fail as if D1 were unreachable. */
+const outage: D1Outage = { down: false };
+const breakHistory = () => breakableHistory(outage);
 
 describe("stop by card sees every authorization, also while D1 lags or is down (§8)", () => {
   it("StopCallback by card hash, by NayaxTransactionId, and StopNotify, sent right after the authorization", async () => {
     const { t, siteId } = await authorized();
     await breakHistory();
-    outage = true;
+    outage.down = true;
     const machine = freshMachine();
     const card = (crypto.randomUUID() + crypto.randomUUID()).replace(/-/g, "");
     const byCard = await deviceStart(t, siteId, { MachineId: machine, CardHash: card, ServiceStationNumber: "1" });
@@ -219,7 +212,7 @@ describe("stop by card sees every authorization, also while D1 lags or is down (
   it("machines that share an index object keep their own authorizations apart", async () => {
     const { t, siteId } = await authorized();
     await breakHistory();
-    outage = true;
+    outage.down = true;
     const machine = freshMachine();
     const neighbour = machine + INDEX_SHARDS;
     const card = (crypto.randomUUID() + crypto.randomUUID()).replace(/-/g, "");

@@ -167,6 +167,12 @@ async function postCdr(s: Setup, o: Parameters<typeof cdrBody>[1]) {
   expect([200, 201]).toContain(res.status);
 }
 
+/** The CPO completes its Session `sessionId` of a started session, then sends the CDR `cdr` of it. */
+async function completeWithCdr(s: Setup, session: { id: string; tokenUid: string }, sessionId: string, cdr: Omit<Parameters<typeof cdrBody>[1], "sessionId" | "tokenUid" | "id">) {
+  await pushSession(s, { id: session.id, sessionId, tokenUid: session.tokenUid, status: "COMPLETED", lastUpdated: "2024-05-01T11:00:00Z" });
+  await postCdr(s, { ...cdr, sessionId, tokenUid: session.tokenUid, id: session.id });
+}
+
 /** Device Start through to an accepted START_SESSION; answers the session id and the token uid. */
 async function started(s: Setup, amount = "10.00") {
   const { id, nayaxId } = await notify(s, amount);
@@ -363,9 +369,8 @@ describe("settling from the CDR", () => {
   it("an amount of 0.00 releases the card: cancelled with zero_amount", async () => {
     const s = await setup("2.2.1", { retailFactor: "1.25" });
     const { id, tokenUid } = await started(s);
-    await pushSession(s, { id, sessionId: "S-707", tokenUid, status: "COMPLETED", lastUpdated: "2024-05-01T11:00:00Z" });
     // incl_vat 0.0030 × 1.25 = 0.00375 → 0.00 (§7.7).
-    await postCdr(s, { cdrId: "CDR-7", sessionId: "S-707", tokenUid, id, exclVat: "0.0027", inclVat: "0.0030" });
+    await completeWithCdr(s, { id, tokenUid }, "S-707", { cdrId: "CDR-7", exclVat: "0.0027", inclVat: "0.0030" });
     await waitFor(async () => expect((await read(s, id)).status).toBe("cancelled"));
     expect((await read(s, id)).ocpi).toMatchObject({ charge: "0.00", cancelReason: "zero_amount" });
     expect(sent(spark.simulator, "Settlement").filter((r) => bodyOf(r)["SparkTransactionId"] === id)).toHaveLength(0);
@@ -374,8 +379,7 @@ describe("settling from the CDR", () => {
   it("above the authorized amount: capped, settled for the authorized amount, review cdr_above_authorized", async () => {
     const s = await setup("2.2.1");
     const { id, tokenUid } = await started(s, "5.00");
-    await pushSession(s, { id, sessionId: "S-808", tokenUid, status: "COMPLETED", lastUpdated: "2024-05-01T11:00:00Z" });
-    await postCdr(s, { cdrId: "CDR-8", sessionId: "S-808", tokenUid, id, exclVat: "6.00", inclVat: "7.26" });
+    await completeWithCdr(s, { id, tokenUid }, "S-808", { cdrId: "CDR-8", exclVat: "6.00", inclVat: "7.26" });
     await waitFor(async () => expect((await read(s, id)).status).toBe("settled"));
     const after = await read(s, id);
     expect(after).toMatchObject({ settledAmount: "5.00", ocpi: { charge: "5.00", reviewReasons: ["cdr_above_authorized"] } });
@@ -385,8 +389,7 @@ describe("settling from the CDR", () => {
   it("a 2.1.1 cost excludes VAT: vatPercent is added (2.1125 × 1.20 = 2.535 → 2.54)", async () => {
     const s = await setup("2.1.1", { vatPercent: "20" });
     const { id, tokenUid } = await started(s);
-    await pushSession(s, { id, sessionId: "S-909", tokenUid, status: "COMPLETED", lastUpdated: "2024-05-01T11:00:00Z" });
-    await postCdr(s, { cdrId: "CDR-9", sessionId: "S-909", tokenUid, id, exclVat: "2.1125" });
+    await completeWithCdr(s, { id, tokenUid }, "S-909", { cdrId: "CDR-9", exclVat: "2.1125" });
     await waitFor(async () => expect((await read(s, id)).status).toBe("settled"));
     expect((await read(s, id)).settledAmount).toBe("2.54");
   });
@@ -394,8 +397,7 @@ describe("settling from the CDR", () => {
   it("another CDR, a credit CDR, another currency: review, nothing settled twice", async () => {
     const s = await setup("2.2.1", { currency: "EUR" });
     const { id, tokenUid } = await started(s);
-    await pushSession(s, { id, sessionId: "S-111", tokenUid, status: "COMPLETED", lastUpdated: "2024-05-01T11:00:00Z" });
-    await postCdr(s, { cdrId: "CDR-11", sessionId: "S-111", tokenUid, id, exclVat: "1.00", inclVat: "1.21" });
+    await completeWithCdr(s, { id, tokenUid }, "S-111", { cdrId: "CDR-11", exclVat: "1.00", inclVat: "1.21" });
     await waitFor(async () => expect((await read(s, id)).status).toBe("settled"));
     await postCdr(s, { cdrId: "CDR-12", sessionId: "S-111", tokenUid, id, exclVat: "1.00", inclVat: "1.21" });
     await postCdr(s, { cdrId: "CDR-13", sessionId: "S-111", tokenUid, id, exclVat: "-1.00", inclVat: "-1.21", credit: true });
@@ -404,8 +406,7 @@ describe("settling from the CDR", () => {
 
     const other = await setup("2.2.1", { currency: "GBP" });
     const second = await started(other);
-    await pushSession(other, { id: second.id, sessionId: "S-112", tokenUid: second.tokenUid, status: "COMPLETED", lastUpdated: "2024-05-01T11:00:00Z" });
-    await postCdr(other, { cdrId: "CDR-14", sessionId: "S-112", tokenUid: second.tokenUid, id: second.id, exclVat: "1.00", inclVat: "1.21" });
+    await completeWithCdr(other, second, "S-112", { cdrId: "CDR-14", exclVat: "1.00", inclVat: "1.21" });
     await waitFor(async () => expect((await read(other, second.id)).ocpi!.reviewReasons).toEqual(["currency_mismatch"]));
     expect((await read(other, second.id)).status).toBe("authorized");
   });

@@ -2,50 +2,36 @@
  * Webhooks and the D1 history: a D1 outage does not hold webhooks back, and the history catches
  * up once D1 is back (CONTRACT §6: nothing accepted is lost).
  */
-import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { afterEach, expect, it, vi } from "vitest";
-import type { Statement } from "../src/db/history-writer";
-import { flush } from "./helpers";
+import { breakableHistory, flush } from "./helpers";
+import type { D1Outage } from "./helpers";
 import { Receiver, WAIT, authorizeSession, createEndpoint, interceptWebhooks, stopSession } from "./webhooks-support";
 import { tenantJson, tenantWithSites } from "./support";
 
 interceptWebhooks();
 
-/** While true, the history writer's D1 batches fail as if D1 were unreachable. */
-let outage = false;
+/** While down, the history writer's D1 batches fail as if D1 were unreachable. */
+const outage: D1Outage = { down: false };
 
 afterEach(() => {
-  outage = false;
+  outage.down = false;
 });
 
-/** Puts the history writer the sessions use (one writer unless HISTORY_WRITERS says more) behind {@link outage}. */
-async function breakableHistory(): Promise<void> {
-  await runInDurableObject(env.HISTORY.get(env.HISTORY.idFromName("writer-0")), (instance) => {
-    const writer = instance as unknown as { commit(statements: Statement[]): Promise<void> };
-    const commit = writer.commit.bind(writer);
-    vi.spyOn(writer, "commit").mockImplementation(async (statements) => {
-      if (outage) throw new Error("D1_ERROR: network connection lost");
-      return commit(statements);
-    });
-  });
-}
-
 it("delivers webhooks while D1 refuses writes, and writes the history once D1 is back", async () => {
-  await breakableHistory();
+  await breakableHistory(outage);
   const tenant = await tenantWithSites();
   const site = tenant.siteIds[0]!;
   const receiver = new Receiver();
   await createEndpoint(tenant.apiKey, { url: receiver.url });
 
-  outage = true;
+  outage.down = true;
   const session = await authorizeSession(tenant, site);
   await stopSession(tenant, session, site);
   await vi.waitFor(() => expect(receiver.delivered().map((d) => d.event.type)).toEqual(["session.authorized", "session.stop_requested"]), WAIT);
   const ids = receiver.delivered().map((d) => d.event.id);
   for (const id of ids) expect((await tenantJson(tenant.apiKey, `/v1/events/${id}`)).status).toBe(404);
 
-  outage = false;
+  outage.down = false;
   await flush(session.id);
   for (const id of ids) expect((await tenantJson(tenant.apiKey, `/v1/events/${id}`)).status).toBe(200);
   const attempts = await Promise.all(ids.map((id) => tenantJson<{ data: { status: number }[] }>(tenant.apiKey, `/v1/events/${id}/attempts`)));

@@ -3,6 +3,9 @@
  * camelCase model, and writers of what it sends. `v221.ts` and `v211.ts` implement it.
  */
 import type { z } from "zod";
+import { normalizeOcpiDateTime } from "./datetime";
+import { normalizeDecimal } from "./decimal";
+import type { RawNumber } from "./json";
 import type { CdrInfo, CommandResponse, CommandResult, EmspIdentity, Endpoint, OcpiVersion, Party, PeerCredentials, SessionInfo } from "./model";
 
 /** A schema of a received object (snake_case, loose: unknown fields are kept). */
@@ -60,3 +63,12 @@ export function firstText(messages: unknown): string | null {
   }
   return null;
 }
+
+/** A number a schema has checked, as its normalised decimal text. */
+export const decimalText = (value: RawNumber): string => normalizeDecimal(value.rawJSON)!;
+
+/** A DateTime a schema has checked, normalised. */
+export const dateTime = (value: string): string => normalizeOcpiDateTime(value)!;
+
+/** The STOP_SESSION body: the same in both versions. */
+export const writeStopSession = ({ responseUrl, sessionId }: { responseUrl: string; sessionId: string }): Record<string, unknown> => ({ response_url: responseUrl, session_id: sessionId });

@@ -4,7 +4,7 @@
  * belongs to. camelCase, exact decimal strings, ISO times in UTC.
  */
 import { sessionStub } from "../sessions/stub";
-import type { CommandKind, CommandResult, Cost, OcpiVersion, Party, SessionInfo } from "./model";
+import type { CdrInfo, CommandKind, CommandResult, OcpiVersion, SessionInfo } from "./model";
 
 /** A CPO Session as it now stands (after a PUT, or a PATCH merged into what the gateway held). */
 export interface SessionFact extends Omit<SessionInfo, "id"> {
@@ -17,22 +17,10 @@ export interface SessionFact extends Omit<SessionInfo, "id"> {
 }
 
 /** A CDR received for the first time. */
-export interface CdrFact {
+export interface CdrFact extends Omit<CdrInfo, "id"> {
   kind: "cdr";
   version: OcpiVersion;
-  party: Party;
   cdrId: string;
-  /** The CPO's Session id the CDR names (2.2.1), else null. */
-  sessionId: string | null;
-  totalCost: Cost;
-  currency: string;
-  kwh: string;
-  startedAt: string;
-  endedAt: string;
-  credit: boolean;
-  creditReferenceId: string | null;
-  tokenUid: string;
-  authorizationReference: string | null;
   /** Where the gateway keeps its copy (the `Location` it answered). */
   cdrUrl: string;
   correlationId: string;

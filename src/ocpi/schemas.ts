@@ -42,6 +42,12 @@ export const NestedConnector = z.looseObject({ id: Id });
 /** An EVSE inside a Location: its uid, status and connector ids are used. */
 export const NestedEvse = z.looseObject({ uid: Id, status: EvseStatus, connectors: opt(z.array(NestedConnector)) });
 
+/** An EVSE PUT or PATCHed on its own: the same fields are checked in both versions. */
+export const Evse = z.looseObject({ uid: Id, status: EvseStatus, connectors: z.array(NestedConnector).min(1, "must list at least one connector"), last_updated: DateTime });
+
+/** The STOP_SESSION the gateway sends: the same in both versions. */
+export const OutboundStopSession = z.strictObject({ response_url: z.string(), session_id: Id });
+
 /** `{version, url}` entries of a versions list. */
 export const VersionsList = z.array(z.looseObject({ version: z.string(), url: z.string() }));
 

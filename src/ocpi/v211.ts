@@ -6,9 +6,8 @@
  */
 import { z } from "zod";
 import type { CommandAnswer, VersionCodec, WireSchema } from "./codec";
-import { formatOcpiDateTime, normalizeOcpiDateTime } from "./datetime";
-import { normalizeDecimal } from "./decimal";
-import type { RawNumber } from "./json";
+import { dateTime, decimalText, writeStopSession } from "./codec";
+import { formatOcpiDateTime } from "./datetime";
 import type { CdrInfo, CommandResult, Endpoint, Party, PeerCredentials, SessionInfo } from "./model";
 import {
   AnyObject,
@@ -16,12 +15,12 @@ import {
   ChargingPeriods,
   CountryCode,
   DateTime,
-  EvseStatus,
+  Evse,
   Id,
   Int,
-  NestedConnector,
   NestedEvse,
   Num,
+  OutboundStopSession,
   PartyId,
   TokenText,
   opt,
@@ -53,7 +52,6 @@ const Location = z.looseObject({
   evses: opt(z.array(NestedEvse)),
   last_updated: DateTime,
 });
-const Evse = z.looseObject({ uid: Id, status: EvseStatus, connectors: z.array(NestedConnector).min(1, "must list at least one connector"), last_updated: DateTime });
 const Connector = z.looseObject({
   id: Id,
   standard: ConnectorType,
@@ -112,7 +110,6 @@ const OutboundToken = z.strictObject({
   last_updated: DateTime,
 });
 const OutboundStartSession = z.strictObject({ response_url: z.string(), token: OutboundToken, location_id: Id, evse_uid: Id });
-const OutboundStopSession = z.strictObject({ response_url: z.string(), session_id: Id });
 const OutboundCredentials = z.strictObject({
   token: TokenText,
   url: z.string(),
@@ -121,20 +118,17 @@ const OutboundCredentials = z.strictObject({
   country_code: CountryCode,
 });
 
-const text = (value: RawNumber) => normalizeDecimal(value.rawJSON)!;
-const time = (value: string) => normalizeOcpiDateTime(value)!;
-
 function readSession(object: Record<string, unknown>, party: Party): SessionInfo {
   const s = Session.parse(object);
   return {
     id: s.id,
     party,
     status: s.status,
-    kwh: text(s.kwh),
-    cost: s.total_cost ? { exclVat: text(s.total_cost), inclVat: null } : null,
+    kwh: decimalText(s.kwh),
+    cost: s.total_cost ? { exclVat: decimalText(s.total_cost), inclVat: null } : null,
     currency: s.currency,
-    startedAt: time(s.start_datetime),
-    endedAt: s.end_datetime ? time(s.end_datetime) : null,
+    startedAt: dateTime(s.start_datetime),
+    endedAt: s.end_datetime ? dateTime(s.end_datetime) : null,
     tokenUid: s.auth_id,
     authorizationReference: null,
   };
@@ -146,11 +140,11 @@ function readCdr(object: Record<string, unknown>, party: Party): CdrInfo {
     id: c.id,
     party,
     sessionId: null,
-    totalCost: { exclVat: text(c.total_cost), inclVat: null },
+    totalCost: { exclVat: decimalText(c.total_cost), inclVat: null },
     currency: c.currency,
-    kwh: text(c.total_energy),
-    startedAt: time(c.start_date_time),
-    endedAt: time(c.stop_date_time),
+    kwh: decimalText(c.total_energy),
+    startedAt: dateTime(c.start_date_time),
+    endedAt: dateTime(c.stop_date_time),
     credit: false,
     creditReferenceId: null,
     tokenUid: c.auth_id,
@@ -213,6 +207,6 @@ export const v211: VersionCodec = {
     location_id: input.locationId,
     evse_uid: input.evseUid,
   }),
-  stopSession: ({ responseUrl, sessionId }) => ({ response_url: responseUrl, session_id: sessionId }),
+  stopSession: writeStopSession,
   outbound: { startSession: OutboundStartSession as WireSchema, stopSession: OutboundStopSession as WireSchema, credentials: OutboundCredentials as WireSchema },
 };

@@ -1,9 +1,8 @@
 /** OCPI 2.2.1 on the wire (tag `2.2.1` of the specification), read into and written from the model. */
 import { z } from "zod";
 import type { CommandAnswer, VersionCodec, WireSchema } from "./codec";
-import { firstText } from "./codec";
-import { formatOcpiDateTime, normalizeOcpiDateTime } from "./datetime";
-import { normalizeDecimal } from "./decimal";
+import { dateTime, decimalText, firstText, writeStopSession } from "./codec";
+import { formatOcpiDateTime } from "./datetime";
 import type { RawNumber } from "./json";
 import type { CdrInfo, CommandResult, Cost, Endpoint, Party, PeerCredentials, SessionInfo } from "./model";
 import {
@@ -12,12 +11,12 @@ import {
   ChargingPeriods,
   CountryCode,
   DateTime,
-  EvseStatus,
+  Evse,
   Id,
   Int,
-  NestedConnector,
   NestedEvse,
   Num,
+  OutboundStopSession,
   PartyId,
   Price,
   TokenText,
@@ -56,7 +55,6 @@ const Location = z.looseObject({
   evses: opt(z.array(NestedEvse)),
   last_updated: DateTime,
 });
-const Evse = z.looseObject({ uid: Id, status: EvseStatus, connectors: z.array(NestedConnector).min(1, "must list at least one connector"), last_updated: DateTime });
 const Connector = z.looseObject({
   id: Id,
   standard: ConnectorType,
@@ -158,19 +156,15 @@ const OutboundStartSession = z.strictObject({
   connector_id: Id.optional(),
   authorization_reference: Id,
 });
-const OutboundStopSession = z.strictObject({ response_url: z.string(), session_id: Id });
 const OutboundCredentials = z.strictObject({
   token: TokenText,
   url: z.string(),
   roles: z.array(z.strictObject({ role: z.literal("EMSP"), country_code: CountryCode, party_id: PartyId, business_details: z.strictObject({ name: z.string() }) })).length(1),
 });
 
-const text = (value: RawNumber) => normalizeDecimal(value.rawJSON)!;
-const time = (value: string) => normalizeOcpiDateTime(value)!;
-
 function cost(price: { excl_vat: RawNumber; incl_vat?: RawNumber | null } | null | undefined): Cost | null {
   if (!price) return null;
-  return { exclVat: text(price.excl_vat), inclVat: price.incl_vat ? text(price.incl_vat) : null };
+  return { exclVat: decimalText(price.excl_vat), inclVat: price.incl_vat ? decimalText(price.incl_vat) : null };
 }
 
 function readSession(object: Record<string, unknown>): SessionInfo {
@@ -179,11 +173,11 @@ function readSession(object: Record<string, unknown>): SessionInfo {
     id: s.id,
     party: { countryCode: s.country_code, partyId: s.party_id },
     status: s.status,
-    kwh: text(s.kwh),
+    kwh: decimalText(s.kwh),
     cost: cost(s.total_cost),
     currency: s.currency,
-    startedAt: time(s.start_date_time),
-    endedAt: s.end_date_time ? time(s.end_date_time) : null,
+    startedAt: dateTime(s.start_date_time),
+    endedAt: s.end_date_time ? dateTime(s.end_date_time) : null,
     tokenUid: s.cdr_token.uid,
     authorizationReference: s.authorization_reference ?? null,
   };
@@ -197,9 +191,9 @@ function readCdr(object: Record<string, unknown>): CdrInfo {
     sessionId: c.session_id ?? null,
     totalCost: cost(c.total_cost)!,
     currency: c.currency,
-    kwh: text(c.total_energy),
-    startedAt: time(c.start_date_time),
-    endedAt: time(c.end_date_time),
+    kwh: decimalText(c.total_energy),
+    startedAt: dateTime(c.start_date_time),
+    endedAt: dateTime(c.end_date_time),
     credit: c.credit === true,
     creditReferenceId: c.credit_reference_id ?? null,
     tokenUid: c.cdr_token.uid,
@@ -271,6 +265,6 @@ export const v221: VersionCodec = {
     ...(input.connectorId !== null ? { connector_id: input.connectorId } : {}),
     authorization_reference: input.authorizationReference,
   }),
-  stopSession: ({ responseUrl, sessionId }) => ({ response_url: responseUrl, session_id: sessionId }),
+  stopSession: writeStopSession,
   outbound: { startSession: OutboundStartSession as WireSchema, stopSession: OutboundStopSession as WireSchema, credentials: OutboundCredentials as WireSchema },
 };

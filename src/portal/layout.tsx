@@ -78,6 +78,22 @@ export function PostButton(props: { action: string; csrf: string; label: string;
   );
 }
 
+/** A card form with one labelled field beside its submit button, posting to `action`. */
+export function OneFieldForm(props: { action: string; csrf: string; label: string; button: string; testId: string; children?: Child }) {
+  return (
+    <form method="post" action={props.action} class="card">
+      <CsrfField token={props.csrf} />
+      <label>
+        {props.label}
+        {props.children}
+      </label>{" "}
+      <button type="submit" data-testid={props.testId}>
+        {props.button}
+      </button>
+    </form>
+  );
+}
+
 /** A status word as a coloured badge. */
 export function Badge(props: { value: string | null | undefined }) {
   const value = props.value ?? "—";

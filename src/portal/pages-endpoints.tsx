@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /** Webhook endpoints: their health, and adding, editing, disabling, rotating, testing and recovering them. */
-import { Badge, CsrfField, Facts, Layout, Maybe, PostButton, SecretOnce, Time } from "./layout";
+import { Badge, CsrfField, Facts, Layout, Maybe, OneFieldForm, PostButton, SecretOnce, Time } from "./layout";
 import type { Frame } from "./layout";
+import { Table } from "./list";
 import { EVENT_TYPE_CHOICES } from "./types";
 import type { Endpoint } from "./types";
 
@@ -41,46 +42,36 @@ export function EndpointsPage(props: { frame: Frame; endpoints: Endpoint[]; noti
       ) : null}
       {props.endpoints.length === 0 ? <p class="empty">No webhook endpoint yet.</p> : null}
       {props.endpoints.length > 0 ? (
-        <table data-testid="endpoints">
-          <thead>
+        <Table
+          testId="endpoints"
+          columns={["URL", "State", "Success (24 h)", "Last success", "Last error", ["Pending", "num"], "Next retry"]}
+          items={props.endpoints}
+          row={(e) => (
             <tr>
-              <th>URL</th>
-              <th>State</th>
-              <th>Success (24 h)</th>
-              <th>Last success</th>
-              <th>Last error</th>
-              <th class="num">Pending</th>
-              <th>Next retry</th>
+              <td class="mono">
+                <a href={`/portal/endpoints/${encodeURIComponent(e.id)}`}>{e.url}</a>
+              </td>
+              <td>
+                <Badge value={e.enabled ? "ok" : "skipped"} /> {e.enabled ? "enabled" : `disabled${e.disabledReason ? `: ${e.disabledReason}` : ""}`}
+              </td>
+              <td>
+                <SuccessRate value={e.health?.recentSuccessRate} /> {e.health ? rateText(e.health.recentSuccessRate) : <span class="muted">—</span>}
+              </td>
+              <td>
+                <Time value={e.health?.lastSuccessAt} />
+              </td>
+              <td>
+                <Maybe value={e.health?.lastError} />
+              </td>
+              <td class="num">
+                <Maybe value={e.health?.pendingCount} />
+              </td>
+              <td>
+                <Time value={e.health?.nextAttemptAt} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {props.endpoints.map((e) => (
-              <tr>
-                <td class="mono">
-                  <a href={`/portal/endpoints/${encodeURIComponent(e.id)}`}>{e.url}</a>
-                </td>
-                <td>
-                  <Badge value={e.enabled ? "ok" : "skipped"} /> {e.enabled ? "enabled" : `disabled${e.disabledReason ? `: ${e.disabledReason}` : ""}`}
-                </td>
-                <td>
-                  <SuccessRate value={e.health?.recentSuccessRate} /> {e.health ? rateText(e.health.recentSuccessRate) : <span class="muted">—</span>}
-                </td>
-                <td>
-                  <Time value={e.health?.lastSuccessAt} />
-                </td>
-                <td>
-                  <Maybe value={e.health?.lastError} />
-                </td>
-                <td class="num">
-                  <Maybe value={e.health?.pendingCount} />
-                </td>
-                <td>
-                  <Time value={e.health?.nextAttemptAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <h2>Add an endpoint</h2>
       <form method="post" action="/portal/endpoints" class="card">
@@ -143,16 +134,9 @@ export function EndpointPage(props: { frame: Frame; endpoint: Endpoint; notice: 
         )}
         <PostButton action={`${base}/delete`} csrf={csrf} label="Delete" kind="danger" testId="delete" />
       </div>
-      <form method="post" action={`${base}/recover`} class="card">
-        <CsrfField token={csrf} />
-        <label>
-          Recover: send again, in order, every event since this time whose delivery here failed or was skipped
-          <input name="since" value={since} size={30} />
-        </label>{" "}
-        <button type="submit" data-testid="recover">
-          Recover
-        </button>
-      </form>
+      <OneFieldForm action={`${base}/recover`} csrf={csrf} label="Recover: send again, in order, every event since this time whose delivery here failed or was skipped" button="Recover" testId="recover">
+        <input name="since" value={since} size={30} />
+      </OneFieldForm>
       <h2>Edit</h2>
       <form method="post" action={base} class="card">
         <CsrfField token={csrf} />

@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /** The event log (filtered by type, session, endpoint and delivery status) and one event with its deliveries. */
-import { Badge, CsrfField, Layout, Pager, PostButton, Time } from "./layout";
+import { Badge, Layout, OneFieldForm, PostButton, Time } from "./layout";
 import type { Frame } from "./layout";
+import { ChoiceFilter, FilterForm, PagedTable, Table, TextFilter } from "./list";
 import { DELIVERY_STATUS_CHOICES, EVENT_TYPE_CHOICES } from "./types";
 import type { Attempt, Endpoint, EventBody, Page } from "./types";
 
@@ -38,84 +39,40 @@ export function EventsPage(props: { frame: Frame; filters: EventFilters; endpoin
   return (
     <Layout title="Events" frame={props.frame} section="events" error={props.error}>
       <h1>Events</h1>
-      <form class="filters" method="get" action="/portal/events">
-        <label>
-          Type
-          <select name="type">
-            <option value="">any</option>
-            {EVENT_TYPE_CHOICES.map((t) => (
-              <option value={t} selected={f.type === t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Session
-          <input name="sessionId" value={f.sessionId ?? ""} placeholder="SparkTransactionId" />
-        </label>
-        <label>
-          Endpoint
-          <select name="endpointId">
-            <option value="">any</option>
-            {props.endpoints.map((e) => (
-              <option value={e.id} selected={f.endpointId === e.id}>
-                {e.url}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Delivery status
-          <select name="deliveryStatus">
-            <option value="">any</option>
-            {DELIVERY_STATUS_CHOICES.map((s) => (
-              <option value={s} selected={f.deliveryStatus === s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <button type="submit">Filter</button>
-      </form>
-      {props.page && props.page.data.length === 0 ? <p class="empty">No events match.</p> : null}
-      {props.page && props.page.data.length > 0 ? (
-        <table data-testid="events">
-          <thead>
+      <FilterForm action="/portal/events">
+        <ChoiceFilter label="Type" name="type" selected={f.type} choices={EVENT_TYPE_CHOICES} />
+        <TextFilter label="Session" name="sessionId" value={f.sessionId} placeholder="SparkTransactionId" />
+        <ChoiceFilter label="Endpoint" name="endpointId" selected={f.endpointId} choices={props.endpoints.map((e) => [e.id, e.url] as const)} />
+        <ChoiceFilter label="Delivery status" name="deliveryStatus" selected={f.deliveryStatus} choices={DELIVERY_STATUS_CHOICES} />
+      </FilterForm>
+      <PagedTable
+        page={props.page}
+        empty="No events match."
+        testId="events"
+        columns={["Event", "Type", "Session", "Time", "Deliveries"]}
+        nextHref={props.nextHref}
+        row={(e) => {
+          const sessionId = e.data?.session?.id;
+          return (
             <tr>
-              <th>Event</th>
-              <th>Type</th>
-              <th>Session</th>
-              <th>Time</th>
-              <th>Deliveries</th>
+              <td class="mono">
+                <a href={`/portal/events/${encodeURIComponent(e.id)}`}>{e.id}</a>
+              </td>
+              <td>{e.type}</td>
+              <td class="mono">
+                {sessionId ? <a href={`/portal/sessions/${encodeURIComponent(sessionId)}`}>{sessionId}</a> : <span class="muted">—</span>}
+                {e.data?.sequence !== undefined ? <span class="muted"> #{e.data.sequence}</span> : null}
+              </td>
+              <td>
+                <Time value={e.timestamp} />
+              </td>
+              <td>
+                <DeliveryBadges event={e} endpoints={byId} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {props.page.data.map((e) => {
-              const sessionId = e.data?.session?.id;
-              return (
-                <tr>
-                  <td class="mono">
-                    <a href={`/portal/events/${encodeURIComponent(e.id)}`}>{e.id}</a>
-                  </td>
-                  <td>{e.type}</td>
-                  <td class="mono">
-                    {sessionId ? <a href={`/portal/sessions/${encodeURIComponent(sessionId)}`}>{sessionId}</a> : <span class="muted">—</span>}
-                    {e.data?.sequence !== undefined ? <span class="muted"> #{e.data.sequence}</span> : null}
-                  </td>
-                  <td>
-                    <Time value={e.timestamp} />
-                  </td>
-                  <td>
-                    <DeliveryBadges event={e} endpoints={byId} />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      ) : null}
-      <Pager next={props.page?.nextCursor} href={props.nextHref} />
+          );
+        }}
+      />
     </Layout>
   );
 }
@@ -141,94 +98,68 @@ export function EventPage(props: { frame: Frame; event: EventBody; attempts: Att
       </p>
       <h2>Deliveries</h2>
       {deliveries && deliveries.length > 0 ? (
-        <table data-testid="deliveries">
-          <thead>
+        <Table
+          testId="deliveries"
+          columns={["Endpoint", "Status", ["Attempts", "num"], "Last attempt", "Next retry", ""]}
+          items={deliveries}
+          row={(d) => (
             <tr>
-              <th>Endpoint</th>
-              <th>Status</th>
-              <th class="num">Attempts</th>
-              <th>Last attempt</th>
-              <th>Next retry</th>
-              <th></th>
+              <td class="mono">
+                <a href={`/portal/endpoints/${encodeURIComponent(d.endpointId)}`}>{byId.get(d.endpointId)?.url ?? d.endpointId}</a>
+              </td>
+              <td>
+                <Badge value={d.status} />
+              </td>
+              <td class="num">{d.attempts ?? "—"}</td>
+              <td>
+                <Time value={d.lastAttemptAt} />
+              </td>
+              <td>
+                <Time value={d.nextAttemptAt} />
+              </td>
+              <td>
+                <PostButton action={`/portal/events/${encodeURIComponent(props.event.id)}/redeliver`} csrf={csrf} label="Redeliver" kind="secondary" fields={{ endpointId: d.endpointId }} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {deliveries.map((d) => (
-              <tr>
-                <td class="mono">
-                  <a href={`/portal/endpoints/${encodeURIComponent(d.endpointId)}`}>{byId.get(d.endpointId)?.url ?? d.endpointId}</a>
-                </td>
-                <td>
-                  <Badge value={d.status} />
-                </td>
-                <td class="num">{d.attempts ?? "—"}</td>
-                <td>
-                  <Time value={d.lastAttemptAt} />
-                </td>
-                <td>
-                  <Time value={d.nextAttemptAt} />
-                </td>
-                <td>
-                  <PostButton action={`/portal/events/${encodeURIComponent(props.event.id)}/redeliver`} csrf={csrf} label="Redeliver" kind="secondary" fields={{ endpointId: d.endpointId }} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : (
         <p class="muted">No delivery status for this event.</p>
       )}
-      <form method="post" action={`/portal/events/${encodeURIComponent(props.event.id)}/redeliver`} class="card">
-        <CsrfField token={csrf} />
-        <label>
-          Redeliver (same webhook-id) to
-          <select name="endpointId">
-            <option value="">every endpoint it has not reached</option>
-            {props.endpoints.map((e) => (
-              <option value={e.id}>{e.url}</option>
-            ))}
-          </select>
-        </label>{" "}
-        <button type="submit" data-testid="redeliver">
-          Redeliver
-        </button>
-      </form>
+      <OneFieldForm action={`/portal/events/${encodeURIComponent(props.event.id)}/redeliver`} csrf={csrf} label="Redeliver (same webhook-id) to" button="Redeliver" testId="redeliver">
+        <select name="endpointId">
+          <option value="">every endpoint it has not reached</option>
+          {props.endpoints.map((e) => (
+            <option value={e.id}>{e.url}</option>
+          ))}
+        </select>
+      </OneFieldForm>
       <h2>Attempts</h2>
       {props.attempts === null ? <p class="muted">The attempts are not recorded yet; reload in a moment.</p> : null}
       {props.attempts && props.attempts.length === 0 ? <p class="muted">No attempt yet.</p> : null}
       {props.attempts && props.attempts.length > 0 ? (
-        <table data-testid="attempts">
-          <thead>
+        <Table
+          testId="attempts"
+          columns={["Time", "Endpoint", "Trigger", "Result", ["ms", "num"], "Next attempt", "Response"]}
+          items={props.attempts}
+          row={(a) => (
             <tr>
-              <th>Time</th>
-              <th>Endpoint</th>
-              <th>Trigger</th>
-              <th>Result</th>
-              <th class="num">ms</th>
-              <th>Next attempt</th>
-              <th>Response</th>
+              <td>
+                <Time value={a.attemptedAt} />
+              </td>
+              <td class="mono">{byId.get(a.endpointId)?.url ?? a.endpointId}</td>
+              <td>{a.trigger ?? "—"}</td>
+              <td>
+                {a.status === null ? <Badge value="failed" /> : <Badge value={a.status >= 200 && a.status < 300 ? "ok" : "bad"} />} {a.status === null ? "" : `HTTP ${a.status}`} {a.error ?? ""}
+              </td>
+              <td class="num">{a.durationMs}</td>
+              <td>
+                <Time value={a.nextAttemptAt} />
+              </td>
+              <td class="mono">{a.responseExcerpt ?? ""}</td>
             </tr>
-          </thead>
-          <tbody>
-            {props.attempts.map((a) => (
-              <tr>
-                <td>
-                  <Time value={a.attemptedAt} />
-                </td>
-                <td class="mono">{byId.get(a.endpointId)?.url ?? a.endpointId}</td>
-                <td>{a.trigger ?? "—"}</td>
-                <td>
-                  {a.status === null ? <Badge value="failed" /> : <Badge value={a.status >= 200 && a.status < 300 ? "ok" : "bad"} />} {a.status === null ? "" : `HTTP ${a.status}`} {a.error ?? ""}
-                </td>
-                <td class="num">{a.durationMs}</td>
-                <td>
-                  <Time value={a.nextAttemptAt} />
-                </td>
-                <td class="mono">{a.responseExcerpt ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
       <h2>Body, as signed and sent</h2>
       <pre data-testid="event-body">{JSON.stringify(body, null, 2)}</pre>

@@ -1,8 +1,9 @@
 /** @jsxImportSource hono/jsx */
 /** Sessions: the filtered list, and one session at a glance. */
 import type { Child } from "hono/jsx";
-import { Amount, Badge, Facts, Layout, Maybe, Pager, PostButton, Time } from "./layout";
+import { Amount, Badge, Facts, Layout, Maybe, PostButton, Time } from "./layout";
 import type { Frame } from "./layout";
+import { ChoiceFilter, FilterForm, PagedTable, Table, TextFilter } from "./list";
 import { SESSION_STATUS_CHOICES } from "./types";
 import type { Attempt, Endpoint, EventBody, Page, SessionView } from "./types";
 
@@ -18,77 +19,45 @@ export function SessionsPage(props: { frame: Frame; filters: SessionFilters; pag
   return (
     <Layout title="Sessions" frame={props.frame} section="sessions" error={props.error}>
       <h1>Sessions</h1>
-      <form class="filters" method="get" action="/portal/sessions">
-        <label>
-          Status
-          <select name="status">
-            <option value="">any</option>
-            {SESSION_STATUS_CHOICES.map((s) => (
-              <option value={s} selected={f.status === s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          SiteId
-          <input name="siteId" value={f.siteId ?? ""} inputmode="numeric" />
-        </label>
-        <label>
-          From (ISO 8601)
-          <input name="from" value={f.from ?? ""} placeholder="2026-01-01T00:00:00Z" />
-        </label>
-        <label>
-          To (ISO 8601)
-          <input name="to" value={f.to ?? ""} placeholder="2026-12-31T23:59:59Z" />
-        </label>
-        <button type="submit">Filter</button>
-      </form>
-      {props.page && props.page.data.length === 0 ? <p class="empty">No sessions match.</p> : null}
-      {props.page && props.page.data.length > 0 ? (
-        <table data-testid="sessions">
-          <thead>
-            <tr>
-              <th>Session</th>
-              <th>Status</th>
-              <th>Flow</th>
-              <th>Site / machine / station</th>
-              <th class="num">Authorized</th>
-              <th class="num">Settled</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.page.data.map((s) => (
-              <tr>
-                <td class="mono">
-                  <a href={`/portal/sessions/${encodeURIComponent(s.id)}`}>{s.id}</a>
-                  {s.overdue ? <span class="badge bad"> overdue</span> : null}
-                </td>
-                <td>
-                  <Badge value={s.status} />
-                </td>
-                <td>
-                  <Maybe value={s.flow} />
-                </td>
-                <td>
-                  <Maybe value={s.siteId} /> / <Maybe value={s.machineId} /> / <Maybe value={s.serviceStationNumber} />
-                </td>
-                <td class="num">
-                  <Amount value={s.authorizedAmount} currency={s.currency} />
-                </td>
-                <td class="num">
-                  <Amount value={s.settledAmount} currency={s.currency} />
-                </td>
-                <td>
-                  <Time value={s.createdAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <Pager next={props.page?.nextCursor} href={props.nextHref} />
+      <FilterForm action="/portal/sessions">
+        <ChoiceFilter label="Status" name="status" selected={f.status} choices={SESSION_STATUS_CHOICES} />
+        <TextFilter label="SiteId" name="siteId" value={f.siteId} numeric />
+        <TextFilter label="From (ISO 8601)" name="from" value={f.from} placeholder="2026-01-01T00:00:00Z" />
+        <TextFilter label="To (ISO 8601)" name="to" value={f.to} placeholder="2026-12-31T23:59:59Z" />
+      </FilterForm>
+      <PagedTable
+        page={props.page}
+        empty="No sessions match."
+        testId="sessions"
+        columns={["Session", "Status", "Flow", "Site / machine / station", ["Authorized", "num"], ["Settled", "num"], "Created"]}
+        nextHref={props.nextHref}
+        row={(s) => (
+          <tr>
+            <td class="mono">
+              <a href={`/portal/sessions/${encodeURIComponent(s.id)}`}>{s.id}</a>
+              {s.overdue ? <span class="badge bad"> overdue</span> : null}
+            </td>
+            <td>
+              <Badge value={s.status} />
+            </td>
+            <td>
+              <Maybe value={s.flow} />
+            </td>
+            <td>
+              <Maybe value={s.siteId} /> / <Maybe value={s.machineId} /> / <Maybe value={s.serviceStationNumber} />
+            </td>
+            <td class="num">
+              <Amount value={s.authorizedAmount} currency={s.currency} />
+            </td>
+            <td class="num">
+              <Amount value={s.settledAmount} currency={s.currency} />
+            </td>
+            <td>
+              <Time value={s.createdAt} />
+            </td>
+          </tr>
+        )}
+      />
     </Layout>
   );
 }
@@ -100,52 +69,41 @@ function EventDeliveries(props: { event: EventBody; attempts: Attempt[] | null; 
   const endpointIds = [...new Set([...deliveries.map((d) => d.endpointId), ...(attempts ?? []).map((a) => a.endpointId)])];
   if (endpointIds.length === 0) return <p class="muted">No webhook endpoint was meant to receive this event.</p>;
   return (
-    <table>
-      <thead>
-        <tr>
-          <th>Endpoint</th>
-          <th>Delivery</th>
-          <th class="num">Attempts</th>
-          <th>Last attempt</th>
-          <th>Next retry</th>
-          <th>Attempts (time · trigger · result · ms)</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        {endpointIds.map((endpointId) => {
-          const delivery = deliveries.find((d) => d.endpointId === endpointId);
-          const mine = (attempts ?? []).filter((a) => a.endpointId === endpointId);
-          return (
-            <tr>
-              <td class="mono">
-                <a href={`/portal/endpoints/${encodeURIComponent(endpointId)}`}>{props.endpoints.get(endpointId)?.url ?? endpointId}</a>
-              </td>
-              <td>{delivery ? <Badge value={delivery.status} /> : <span class="muted">—</span>}</td>
-              <td class="num">{delivery?.attempts ?? mine.length}</td>
-              <td>
-                <Time value={delivery?.lastAttemptAt ?? mine.at(-1)?.attemptedAt} />
-              </td>
-              <td>
-                <Time value={delivery?.nextAttemptAt ?? mine.at(-1)?.nextAttemptAt} />
-              </td>
-              <td>
-                {attempts === null ? <span class="muted">not recorded yet</span> : null}
-                {mine.map((a) => (
-                  <div class="mono">
-                    <Time value={a.attemptedAt} /> · {a.trigger ?? "—"} · {a.status === null ? (a.error ?? "no answer") : `HTTP ${a.status}`}
-                    {a.status !== null && a.error ? ` (${a.error})` : ""} · {a.durationMs}
-                  </div>
-                ))}
-              </td>
-              <td>
-                <PostButton action={`/portal/events/${encodeURIComponent(event.id)}/redeliver`} csrf={props.csrf} label="Redeliver" kind="secondary" fields={{ endpointId, back: "session" }} />
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <Table
+      columns={["Endpoint", "Delivery", ["Attempts", "num"], "Last attempt", "Next retry", "Attempts (time · trigger · result · ms)", ""]}
+      items={endpointIds}
+      row={(endpointId) => {
+        const delivery = deliveries.find((d) => d.endpointId === endpointId);
+        const mine = (attempts ?? []).filter((a) => a.endpointId === endpointId);
+        return (
+          <tr>
+            <td class="mono">
+              <a href={`/portal/endpoints/${encodeURIComponent(endpointId)}`}>{props.endpoints.get(endpointId)?.url ?? endpointId}</a>
+            </td>
+            <td>{delivery ? <Badge value={delivery.status} /> : <span class="muted">—</span>}</td>
+            <td class="num">{delivery?.attempts ?? mine.length}</td>
+            <td>
+              <Time value={delivery?.lastAttemptAt ?? mine.at(-1)?.attemptedAt} />
+            </td>
+            <td>
+              <Time value={delivery?.nextAttemptAt ?? mine.at(-1)?.nextAttemptAt} />
+            </td>
+            <td>
+              {attempts === null ? <span class="muted">not recorded yet</span> : null}
+              {mine.map((a) => (
+                <div class="mono">
+                  <Time value={a.attemptedAt} /> · {a.trigger ?? "—"} · {a.status === null ? (a.error ?? "no answer") : `HTTP ${a.status}`}
+                  {a.status !== null && a.error ? ` (${a.error})` : ""} · {a.durationMs}
+                </div>
+              ))}
+            </td>
+            <td>
+              <PostButton action={`/portal/events/${encodeURIComponent(event.id)}/redeliver`} csrf={props.csrf} label="Redeliver" kind="secondary" fields={{ endpointId, back: "session" }} />
+            </td>
+          </tr>
+        );
+      }}
+    />
   );
 }
 

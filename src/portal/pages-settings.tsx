@@ -2,6 +2,7 @@
 /** The decision endpoint and the OCPI connection: what the API holds, or a clear "not configured". */
 import { Badge, CsrfField, Facts, Layout, Maybe, PostButton, SecretOnce, Time } from "./layout";
 import type { Frame } from "./layout";
+import { Table } from "./list";
 import type { DecisionEndpoint, OcpiConnection } from "./types";
 
 export function DecisionPage(props: { frame: Frame; decision: DecisionEndpoint | null; notice: string | null; error: string | null; secret?: string | null }) {
@@ -98,45 +99,30 @@ export function OcpiPage(props: { frame: Frame; connection: OcpiConnection | nul
             ]}
           />
           <h2>CPO parties</h2>
-          <table>
-            <thead>
+          <Table
+            columns={["Country", "Party", "Role", "Name"]}
+            items={[...(c.cpo?.parties ?? []), ...(c.additionalParties ?? []).map((p) => ({ ...p, role: "additional", name: null }))]}
+            row={(p) => (
               <tr>
-                <th>Country</th>
-                <th>Party</th>
-                <th>Role</th>
-                <th>Name</th>
+                <td>{p.countryCode ?? "—"}</td>
+                <td>{p.partyId ?? "—"}</td>
+                <td>{p.role ?? "—"}</td>
+                <td>{p.name ?? "—"}</td>
               </tr>
-            </thead>
-            <tbody>
-              {[...(c.cpo?.parties ?? []), ...(c.additionalParties ?? []).map((p) => ({ ...p, role: "additional", name: null }))].map((p) => (
-                <tr>
-                  <td>{p.countryCode ?? "—"}</td>
-                  <td>{p.partyId ?? "—"}</td>
-                  <td>{p.role ?? "—"}</td>
-                  <td>{p.name ?? "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
           <h2>CPO endpoints</h2>
-          <table>
-            <thead>
+          <Table
+            columns={["Module", "Role", "URL"]}
+            items={c.cpo?.endpoints ?? []}
+            row={(e) => (
               <tr>
-                <th>Module</th>
-                <th>Role</th>
-                <th>URL</th>
+                <td>{e.identifier ?? "—"}</td>
+                <td>{e.role ?? "—"}</td>
+                <td class="mono">{e.url ?? "—"}</td>
               </tr>
-            </thead>
-            <tbody>
-              {(c.cpo?.endpoints ?? []).map((e) => (
-                <tr>
-                  <td>{e.identifier ?? "—"}</td>
-                  <td>{e.role ?? "—"}</td>
-                  <td class="mono">{e.url ?? "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
           {c.status === "connected" ? (
             <p>
               <PostButton action="/portal/ocpi/sync" csrf={props.frame.csrf} label="Pull Locations and Tariffs again" kind="secondary" />

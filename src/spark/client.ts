@@ -144,13 +144,28 @@ export interface TriggerTransactionArgs {
   display?: string;
 }
 
-/** Input of {@link SparkClient.settle}. */
-export interface SettleArgs {
+/** The authorized transaction a call that moves its money names. */
+export interface TransactionArgs {
   sparkTransactionId: string;
   nayaxTransactionId: number;
   /** Echo of the SiteId of the authorization. */
   siteId: number;
   terminal: Terminal;
+}
+
+/** What Spark reports about the card and the receipt of a settlement or cancellation. */
+export interface CardReceipt {
+  currencyCode: string | null;
+  currencyNumeric: string | null;
+  authCode: string | null;
+  nayaxRrn: string | null;
+  fiscalRrn: string | null;
+  cardBrand: string | null;
+  cardLast4: string | null;
+}
+
+/** Input of {@link SparkClient.settle}. */
+export interface SettleArgs extends TransactionArgs {
   /** Final amount; must not exceed the authorized one. */
   amount: Minor;
   /** Extra eReceipt lines (spark-api.md §2.17), sent as a JSON string. */
@@ -158,26 +173,15 @@ export interface SettleArgs {
 }
 
 /** What Spark reports about a settlement. */
-export interface SettlementResult {
+export interface SettlementResult extends CardReceipt {
   /** Amount Spark says the provider settled; compare with what was asked. */
   amount: Minor | null;
-  currencyCode: string | null;
-  currencyNumeric: string | null;
-  authCode: string | null;
-  nayaxRrn: string | null;
-  fiscalRrn: string | null;
   /** SeTime as ISO 8601, read as UTC (Spark's server times appear to be UTC), or null. */
   settledAt: string | null;
-  cardBrand: string | null;
-  cardLast4: string | null;
 }
 
 /** Input of {@link SparkClient.cancel}. */
-export interface CancelArgs {
-  sparkTransactionId: string;
-  nayaxTransactionId: number;
-  siteId: number;
-  terminal: Terminal;
+export interface CancelArgs extends TransactionArgs {
   /** `yyyyMMddHHmmssSSS`: the MachineAuTime received with the authorization. */
   machineAuTime: string;
   /** 1 = pre-authorization cancel, 2 = pre-selection void. */
@@ -189,16 +193,9 @@ export interface CancelArgs {
 }
 
 /** What Spark reports about a cancellation. */
-export interface CancelResult {
-  currencyCode: string | null;
-  currencyNumeric: string | null;
-  authCode: string | null;
-  nayaxRrn: string | null;
-  fiscalRrn: string | null;
+export interface CancelResult extends CardReceipt {
   /** CancelTime as ISO 8601, read as UTC, or null. */
   cancelledAt: string | null;
-  cardBrand: string | null;
-  cardLast4: string | null;
 }
 
 /** One product line of an external settlement; `unitPrice` and `quantity` are exact decimals, sent as written. */
@@ -208,27 +205,21 @@ export interface ProductLine {
   quantity: string;
 }
 
-/** Input of {@link SparkClient.externalSettle}. */
-export interface ExternalSettleArgs {
-  sparkTransactionId: string;
-  nayaxTransactionId: number;
-  siteId: number;
-  terminal: Terminal;
+/** What a call about a transaction authorized outside Spark's flows names. */
+export interface ExternalArgs extends TransactionArgs {
   /** `yyyyMMddHHmmssSSS`, the device's local time of the authorization. */
   machineAuTime: string;
   amount: Minor;
+}
+
+/** Input of {@link SparkClient.externalSettle}. */
+export interface ExternalSettleArgs extends ExternalArgs {
   receipt?: Record<string, unknown> | null;
   products: ProductLine[];
 }
 
 /** Input of {@link SparkClient.externalCancel}. */
-export interface ExternalCancelArgs {
-  sparkTransactionId: string;
-  nayaxTransactionId: number;
-  siteId: number;
-  terminal: Terminal;
-  machineAuTime: string;
-  amount: Minor;
+export interface ExternalCancelArgs extends ExternalArgs {
   reasonCode: string | null;
   reasonText: string | null;
 }
@@ -241,6 +232,19 @@ export interface ExternalResult {
 
 /** Text fields of Spark answers that a .NET server might well serialize as numbers (e.g. CurrencyNumeric 978). */
 const TEXT_FIELDS = ["CardBrand", "CardLast4Digits", "AuthCode", "MachineAuTime", "AuTime", "SeTime", "CancelTime", "CurrencyCode", "CurrencyNumeric", "FiscalRrn", "NayaxRRN", "HashedSparkTransactionId", "SparkTransactionId"];
+
+/** The card and receipt fields of a Settlement or CancelTransaction answer. */
+function cardReceipt(answer: z.output<typeof CancelTransactionResponse> | z.output<typeof SettlementResponse>): CardReceipt {
+  return {
+    currencyCode: answer.CurrencyCode ?? null,
+    currencyNumeric: answer.CurrencyNumeric ?? null,
+    authCode: answer.AuthCode ?? null,
+    nayaxRrn: answer.NayaxRRN ?? null,
+    fiscalRrn: answer.FiscalRrn ?? null,
+    cardBrand: answer.CardBrand ?? null,
+    cardLast4: answer.CardLast4Digits ?? null,
+  };
+}
 
 /** A client for one tenant's Spark credentials. Stateless: safe to create per request. */
 export class SparkClient {
@@ -317,17 +321,7 @@ export class SparkClient {
       ...(receipt === undefined || receipt === null ? {} : { EReceiptData: JSON.stringify(receipt) }),
     };
     const answer = await this.#call("Settlement", body, SettlementResponse);
-    return {
-      amount: answer.Amount ?? null,
-      currencyCode: answer.CurrencyCode ?? null,
-      currencyNumeric: answer.CurrencyNumeric ?? null,
-      authCode: answer.AuthCode ?? null,
-      nayaxRrn: answer.NayaxRRN ?? null,
-      fiscalRrn: answer.FiscalRrn ?? null,
-      settledAt: serverTimeToIso(answer.SeTime),
-      cardBrand: answer.CardBrand ?? null,
-      cardLast4: answer.CardLast4Digits ?? null,
-    };
+    return { amount: answer.Amount ?? null, ...cardReceipt(answer), settledAt: serverTimeToIso(answer.SeTime) };
   }
 
   /**
@@ -349,16 +343,7 @@ export class SparkClient {
       ...(args.reasonText === undefined ? {} : { ReasonText: args.reasonText }),
     };
     const answer = await this.#call("CancelTransaction", body, CancelTransactionResponse);
-    return {
-      currencyCode: answer.CurrencyCode ?? null,
-      currencyNumeric: answer.CurrencyNumeric ?? null,
-      authCode: answer.AuthCode ?? null,
-      nayaxRrn: answer.NayaxRRN ?? null,
-      fiscalRrn: answer.FiscalRrn ?? null,
-      cancelledAt: serverTimeToIso(answer.CancelTime),
-      cardBrand: answer.CardBrand ?? null,
-      cardLast4: answer.CardLast4Digits ?? null,
-    };
+    return { ...cardReceipt(answer), cancelledAt: serverTimeToIso(answer.CancelTime) };
   }
 
   /**

@@ -276,11 +276,47 @@ export type AckAnswer = z.infer<typeof AckAnswer>;
 export const TerminalIdType = { HwSerial: 1, MachineId: 2 } as const;
 const TerminalIdTypeSchema = z.union([z.literal(1), z.literal(2)]);
 
+/** The terminal a gateway → Spark call addresses. */
+const TerminalFields = {
+  TerminalId: z.string().max(255),
+  TerminalIdType: TerminalIdTypeSchema,
+};
+
+/** The authorized transaction every call that moves its money names (spark-api.md §2.9–2.14). */
+const TransactionFields = {
+  NayaxTransactionId: z.int(),
+  SparkTransactionId: z.string().regex(GUID),
+  SiteId: z.int(),
+  ...TerminalFields,
+};
+
+/** `MachineAuTime` as the gateway sends it back: the device's `yyyyMMddHHmmssSSS`. */
+const MachineAuTimeOut = z.string().regex(/^\d{17}$/);
+
+/** What every answer to a money call carries. */
+const MoneyAnswerFields = {
+  SparkTransactionId: z.string().nullish(),
+  Status,
+  AuthCode: z.string().nullish(),
+  MachineAuTime: z.string().nullish(),
+};
+
+/** What Settlement and CancelTransaction answers add about the card and the receipt. */
+const CardAnswerFields = {
+  ...MoneyAnswerFields,
+  CardBrand: z.string().nullish(),
+  CardLast4Digits: z.string().nullish(),
+  AuTime: z.string().nullish(),
+  CurrencyCode: z.string().nullish(),
+  CurrencyNumeric: z.string().nullish(),
+  FiscalRrn: z.string().nullish(),
+  NayaxRRN: z.string().nullish(),
+};
+
 /** First call of Remote Start (spark-api.md §2.1); `SparkTransactionId` is required under authentication v2. */
 export const StartAuthenticationRequest = z.object({
   TokenId: z.int(),
-  TerminalId: z.string().max(255),
-  TerminalIdType: TerminalIdTypeSchema,
+  ...TerminalFields,
   Random: z.string().length(17),
   Cipher: z.string().min(1),
   SparkTransactionId: z.string().regex(GUID),
@@ -294,8 +330,7 @@ export const StartAuthenticationResponse = z.object({
 /** Wakes the terminal with the amount to hold (spark-api.md §2.2). */
 export const TriggerTransactionRequest = z.object({
   SparkTransactionId: z.string().regex(GUID),
-  TerminalId: z.string().max(255),
-  TerminalIdType: TerminalIdTypeSchema,
+  ...TerminalFields,
   Amount: WireAmount,
   PosDisplay: z.string().optional(),
   TransactionTimeout: z.int().min(1).max(32_767),
@@ -308,39 +343,21 @@ export const TriggerTransactionResponse = z.object({
 
 /** The final amount of a pre-authorization (spark-api.md §2.9, seed 003). */
 export const SettlementRequest = z.object({
-  NayaxTransactionId: z.int(),
-  SparkTransactionId: z.string().regex(GUID),
-  SiteId: z.int(),
-  TerminalId: z.string().max(255),
-  TerminalIdType: TerminalIdTypeSchema,
+  ...TransactionFields,
   Amount: WireAmount,
   EReceiptData: z.string().optional(),
 });
 export type SettlementRequest = z.infer<typeof SettlementRequest>;
 export const SettlementResponse = z.object({
-  SparkTransactionId: z.string().nullish(),
-  Status,
-  CardBrand: z.string().nullish(),
-  CardLast4Digits: z.string().nullish(),
-  AuthCode: z.string().nullish(),
-  MachineAuTime: z.string().nullish(),
-  AuTime: z.string().nullish(),
+  ...CardAnswerFields,
   SeTime: z.string().nullish(),
-  CurrencyCode: z.string().nullish(),
-  CurrencyNumeric: z.string().nullish(),
-  FiscalRrn: z.string().nullish(),
-  NayaxRRN: z.string().nullish(),
   Amount: MajorAmount.nullish(),
 });
 
 /** Releases a hold (type 1) or voids a pre-selection (type 2) (spark-api.md §2.10). */
 export const CancelTransactionRequest = z.object({
-  NayaxTransactionId: z.int(),
-  SparkTransactionId: z.string().regex(GUID),
-  SiteId: z.int(),
-  MachineAuTime: z.string().regex(/^\d{17}$/),
-  TerminalId: z.string().max(255),
-  TerminalIdType: TerminalIdTypeSchema,
+  ...TransactionFields,
+  MachineAuTime: MachineAuTimeOut,
   CancellationType: z.union([z.literal(1), z.literal(2)]),
   CancelAmount: WireAmount,
   ReasonCode: z.int(),
@@ -348,18 +365,8 @@ export const CancelTransactionRequest = z.object({
 });
 export type CancelTransactionRequest = z.infer<typeof CancelTransactionRequest>;
 export const CancelTransactionResponse = z.object({
-  SparkTransactionId: z.string().nullish(),
-  Status,
-  CardBrand: z.string().nullish(),
-  CardLast4Digits: z.string().nullish(),
-  AuthCode: z.string().nullish(),
-  MachineAuTime: z.string().nullish(),
-  AuTime: z.string().nullish(),
+  ...CardAnswerFields,
   CancelTime: z.string().nullish(),
-  CurrencyCode: z.string().nullish(),
-  CurrencyNumeric: z.string().nullish(),
-  FiscalRrn: z.string().nullish(),
-  NayaxRRN: z.string().nullish(),
 });
 
 /** A product line of an external settlement: `Value` is the unit price, an exact decimal (spark-api.md §2.13). */
@@ -371,44 +378,28 @@ export const ProductInfo = z.object({
 
 /** Settles a transaction authorized outside Spark's flows (spark-api.md §2.13). */
 export const ExternalSettlementRequest = z.object({
-  NayaxTransactionId: z.int(),
-  SparkTransactionId: z.string().regex(GUID),
-  MachineAuTime: z.string().regex(/^\d{17}$/),
-  SiteId: z.int(),
-  TerminalId: z.string().max(255),
-  TerminalIdType: TerminalIdTypeSchema,
+  ...TransactionFields,
+  MachineAuTime: MachineAuTimeOut,
   Amount: WireAmount,
   EReceiptData: z.string().optional(),
   ProductInfo: z.array(ProductInfo).optional(),
 });
 export type ExternalSettlementRequest = z.infer<typeof ExternalSettlementRequest>;
 export const ExternalSettlementResponse = z.object({
-  SparkTransactionId: z.string().nullish(),
-  Status,
-  AuthCode: z.string().nullish(),
-  MachineAuTime: z.string().nullish(),
+  ...MoneyAnswerFields,
   Amount: MajorAmount.nullish(),
 });
 
 /** Releases a transaction authorized outside Spark's flows (spark-api.md §2.14): `ReasonCode` is a string here. */
 export const ExternalCancelRequest = z.object({
-  NayaxTransactionId: z.int(),
-  SparkTransactionId: z.string().regex(GUID),
-  SiteId: z.int(),
-  MachineAuTime: z.string().regex(/^\d{17}$/),
-  TerminalId: z.string().max(255),
-  TerminalIdType: TerminalIdTypeSchema,
+  ...TransactionFields,
+  MachineAuTime: MachineAuTimeOut,
   CancelAmount: WireAmount,
   ReasonCode: z.string().optional(),
   ReasonText: z.string().optional(),
 });
 export type ExternalCancelRequest = z.infer<typeof ExternalCancelRequest>;
-export const ExternalCancelResponse = z.object({
-  SparkTransactionId: z.string().nullish(),
-  Status,
-  AuthCode: z.string().nullish(),
-  MachineAuTime: z.string().nullish(),
-});
+export const ExternalCancelResponse = z.object(MoneyAnswerFields);
 
 /** Turns zod issues into one line that names each offending field, for `ErrorDescription`. */
 export function describeIssues(error: z.ZodError): string {
