@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { pool } from "./stats";
@@ -33,6 +33,12 @@ let gateway: ChildProcess | null = null;
 let output = "";
 
 function stop(): void {
+  // The gateway's own output, for a look afterwards (bench/results/*.log is not committed).
+  try {
+    writeFileSync("bench/results/retention-gateway.log", output);
+  } catch {
+    // no results folder: nothing to keep
+  }
   if (gateway?.pid) {
     try {
       process.kill(-gateway.pid, "SIGTERM");
@@ -89,15 +95,29 @@ async function main(): Promise<void> {
       body: JSON.stringify({ nayaxTransactionId: nayaxId, sparkTransactionId: id, siteId: 9000, amount: "30.00" }),
     });
     const common = `"HwSerial":"0434334921100366","MachineId":${71_000_000 + (i % 50)},"CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","ServiceStationNumber":"${i}"`;
-    await spark("TransactionNotify", `{${common},"NayaxTransactionId":${nayaxId},"SparkTransactionId":"${id}","Amount":30.00,"CardLast4Digits":"1234","SiteId":9000,"MachineAuTime":"20240205194122328"}`);
-    await spark("StopCallback", `{${common},"StopSiteId":9000,"SparkTransactionId":"${id}","NayaxTransactionId":${nayaxId}}`);
-    const settled = await api(`/v1/sessions/${id}/settle`, { amount: "12.25" });
+    for (const [method, body] of [
+      ["TransactionNotify", `{${common},"NayaxTransactionId":${nayaxId},"SparkTransactionId":"${id}","Amount":30.00,"CardLast4Digits":"1234","SiteId":9000,"MachineAuTime":"20240205194122328"}`],
+      ["StopCallback", `{${common},"StopSiteId":9000,"SparkTransactionId":"${id}","NayaxTransactionId":${nayaxId}}`],
+    ] as const) {
+      const res = await spark(method, body);
+      const text = await res.text();
+      if (res.status !== 200 || !text.includes('"Approved"')) {
+        failed++;
+        if (failed <= 3) console.log(`${method} of ${id}: ${res.status} ${text.slice(0, 300)}`);
+      }
+    }
+    let settled = await api(`/v1/sessions/${id}/settle`, { amount: "12.25" });
+    // The tenant API's rate limit (300 requests per 10 s) is near this pace: wait as told, and settle.
+    for (let tries = 0; settled.status === 429 && tries < 5; tries++) {
+      await new Promise((r) => setTimeout(r, Number(settled.headers.get("Retry-After") ?? 10) * 1000));
+      settled = await api(`/v1/sessions/${id}/settle`, { amount: "12.25" });
+    }
     if (settled.status !== 200) {
       failed++;
       if (failed <= 3) console.log(`settle of ${id}: ${settled.status} ${(await settled.text()).slice(0, 300)}`);
     }
   });
-  console.log(`played in ${((Date.now() - played) / 1000).toFixed(1)} s (${failed} settles failed)`);
+  console.log(`played in ${((Date.now() - played) / 1000).toFixed(1)} s (${failed} callbacks or settles failed)`);
   // Let every session's history reach D1, and its webhooks go out.
   await new Promise((r) => setTimeout(r, 15_000));
 
@@ -107,7 +127,16 @@ async function main(): Promise<void> {
   const runs: Array<{ deleted: number; skipped: number; more: boolean; ms: number }> = [];
   for (let n = 0; n < MAX_RUNS; n++) {
     const before = output.length;
-    const res = await fetch(`${g}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/10 * * * *")}`);
+    const res = await fetch(`${g}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/10 * * * *")}`, { signal: AbortSignal.timeout(120_000) }).catch(async (error: unknown) => {
+      // Say what still answers: the Worker alone, D1 through the API, a session object.
+      const probe = async (path: string) => {
+        const t0 = Date.now();
+        const r = await fetch(`${g}${path}`, { headers: { Authorization: `Bearer ${tenant.apiKey}` }, signal: AbortSignal.timeout(10_000) }).then((x) => String(x.status), (e: unknown) => String(e));
+        return `${path}: ${r} in ${Date.now() - t0} ms`;
+      };
+      console.log(`run ${n + 1}: the scheduled handler did not answer (${String(error)}); ${await probe("/health")}; ${await probe("/v1/sessions?limit=1")}; ${await probe("/v1/webhook-endpoints")}`);
+      throw error;
+    });
     if (!res.ok) throw new Error(`scheduled handler answered ${res.status}`);
     const line = await until("the retention log line", 600_000, () => {
       const match = output.slice(before).match(/\{[^\n]*"message":"session retention"[^\n]*\}/);
