@@ -13,14 +13,14 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { WebSocket } from "undici";
+import { processTree } from "./processes";
 import { oneDecimal, percentile } from "./stats";
-import { demoTenantFile } from "../scripts/demo-tenant";
-import type { DemoTenant } from "../scripts/demo-tenant";
+import { waitForDemoTenant } from "../scripts/demo-tenant";
 
 const CONCURRENCY = (process.env.CONCURRENCY ?? "32,64").split(",").map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 15);
@@ -119,33 +119,9 @@ function summarizeProfile(profile: CpuProfile) {
   return { wall, self: [...selfBy].sort((a, b) => b[1] - a[1]), total: [...totalBy].sort((a, b) => b[1] - a[1]), idle };
 }
 
-/** CPU time (user + system, ms) of every process under `root`, by pid, with its command line; from /proc (Linux). */
+/** CPU time (ms) of every process under `root`, by pid, with its command line. */
 function processCpu(root: number): Map<number, { ms: number; command: string }> {
-  const stats = new Map<number, { ppid: number; ms: number }>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // After the command: state, ppid, …; utime and stime are fields 14 and 15 of the whole line.
-      stats.set(Number(name), { ppid: Number(fields[1]), ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const under = (pid: number): boolean => pid === root || (pid > 1 && stats.has(pid) && under(stats.get(pid)!.ppid));
-  const out = new Map<number, { ms: number; command: string }>();
-  for (const [pid, { ms }] of stats) {
-    if (!under(pid)) continue;
-    let command = "";
-    try {
-      command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-    } catch {
-      // exited meanwhile
-    }
-    out.set(pid, { ms, command });
-  }
-  return out;
+  return new Map(processTree(root).map((p) => [p.pid, { ms: p.cpuMs, command: p.command }]));
 }
 
 /** A process's role, from its command line. */
@@ -180,15 +156,7 @@ async function main(): Promise<void> {
     detached: true,
   });
   const gateway = `http://127.0.0.1:${PORT}`;
-  let tenant: DemoTenant | null = null;
-  for (let i = 0; i < 600 && !tenant; i++) {
-    try {
-      tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  if (!tenant) throw new Error("the gateway did not start");
+  const tenant = await waitForDemoTenant(stateDir, 120_000);
   // WEBHOOK=0 measures without a webhook endpoint (to attribute cost; the default has one).
   if (process.env.WEBHOOK !== "0") await post(`${gateway}/v1/webhook-endpoints`, JSON.stringify({ url: `http://127.0.0.1:${RECEIVER_PORT}/hooks` }), { Authorization: `Bearer ${tenant.apiKey}` });
   const targets = (await (await fetch(`http://127.0.0.1:${PORT + 10_000}/json`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
@@ -200,7 +168,7 @@ async function main(): Promise<void> {
     const id = crypto.randomUUID();
     const n = nayax++;
     const body = `{"HwSerial":"0434334921100366","MachineId":${71_000_000 + (n % MACHINES)},"NayaxTransactionId":${n},"SparkTransactionId":"${id}","Amount":30.00,"CardLast4Digits":"1234","CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","CardUid":"1288528281124927","ServiceStationNumber":"1","SiteId":9000,"MachineAuTime":"20240205194122328"}`;
-    return post(`${gateway}/spark/TransactionNotify`, body, { "X-Spark-Secret": tenant!.sparkCallbackSecret });
+    return post(`${gateway}/spark/TransactionNotify`, body, { "X-Spark-Secret": tenant.sparkCallbackSecret });
   };
   await notify();
   mkdirSync("bench/results", { recursive: true });

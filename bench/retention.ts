@@ -13,12 +13,11 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { pool } from "./stats";
-import { demoTenantFile } from "../scripts/demo-tenant";
-import type { DemoTenant } from "../scripts/demo-tenant";
+import { readDemoTenant } from "../scripts/demo-tenant";
 
 /** Sessions to play; bounded well under the ~10,000 new Durable Objects a minute local dev can hold. */
 const SESSIONS = Math.min(Number(process.env.SESSIONS ?? 2000), 6000);
@@ -76,7 +75,7 @@ async function main(): Promise<void> {
   gateway.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   gateway.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   await until("the gateway", 120_000, () => (output.includes("listening on") && output.includes("Demo tenant") ? true : undefined));
-  const tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
+  const tenant = readDemoTenant(stateDir);
   const g = `http://127.0.0.1:${PORT}`;
   const api = (path: string, body: unknown) =>
     fetch(`${g}${path}`, { method: "POST", headers: { Authorization: `Bearer ${tenant.apiKey}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });

@@ -17,14 +17,14 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { renderCharts } from "./chart";
+import { processTree } from "./processes";
 import { oneDecimal, percentile } from "./stats";
-import { demoTenantFile } from "../scripts/demo-tenant";
-import type { DemoTenant } from "../scripts/demo-tenant";
+import { waitForDemoTenant } from "../scripts/demo-tenant";
 
 const LONG = process.argv.includes("--long");
 const CONCURRENCY = (process.env.CONCURRENCY ?? "8,16,32,64").split(",").map(Number);
@@ -195,16 +195,7 @@ function summarize(slices: Slice[]): Side {
 
 /** Resident memory (MiB) of a process and all its descendants (the gateway: node, wrangler, workerd). */
 function treeMemoryMiB(pid: number): number {
-  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,rss="], { encoding: "utf8" })
-    .trim()
-    .split("\n")
-    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number, number]);
-  const tree = new Set([pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [p, parent] of rows) if (tree.has(parent) && !tree.has(p)) (tree.add(p), (grew = true));
-  }
-  return Math.round(rows.filter(([p]) => tree.has(p)).reduce((sum, [, , rss]) => sum + rss, 0) / 1024);
+  return Math.round(processTree(pid).reduce((sum, p) => sum + p.rssBytes, 0) / 2 ** 20);
 }
 
 async function startGateway(hooks: ReturnType<typeof receiver>) {
@@ -213,15 +204,7 @@ async function startGateway(hooks: ReturnType<typeof receiver>) {
   const child = start(bin("tsx"), ["scripts/start.ts"], { PORT: String(GATEWAY_PORT), STATE_DIR: stateDir, DEMO_TENANT: "1" }, "gateway.log");
   const gateway = `http://127.0.0.1:${GATEWAY_PORT}`;
   await waitFor(`${gateway}/health`);
-  let tenant: DemoTenant | null = null;
-  for (let i = 0; i < 200 && !tenant; i++) {
-    try {
-      tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  if (!tenant) throw new Error("demo tenant was not seeded");
+  const tenant = await waitForDemoTenant(stateDir, 40_000);
   const endpoint = await post(`${gateway}/v1/webhook-endpoints`, JSON.stringify({ url: `http://127.0.0.1:${RECEIVER_PORT}/hooks` }), { Authorization: `Bearer ${tenant.apiKey}` });
   if (endpoint.status !== 201) throw new Error(`webhook endpoint: ${endpoint.text}`);
   let nayax = 4_100_000_000;

@@ -23,7 +23,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import { readAnswer } from "../scripts/demo-common";
 import type { Answer } from "../scripts/demo-common";
-import { demoTenantFile } from "../scripts/demo-tenant";
+import { readDemoTenant } from "../scripts/demo-tenant";
 import type { DemoTenant } from "../scripts/demo-tenant";
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -232,7 +232,7 @@ export class Gateway {
       },
       () => this.logTail(),
     );
-    this.tenant = JSON.parse(readFileSync(demoTenantFile(this.stateDir), "utf8")) as DemoTenant;
+    this.tenant = readDemoTenant(this.stateDir);
   }
 
   /** SIGTERM to the whole process group; SIGKILL after a grace period; then waits for the ports to be free. */

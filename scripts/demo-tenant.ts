@@ -18,6 +18,25 @@ export function demoTenantFile(stateDir: string): string {
   return resolve(stateDir, "demo-tenant.json");
 }
 
+/** The demo tenant `npm start` seeded in `stateDir`. */
+export function readDemoTenant(stateDir: string): DemoTenant {
+  return JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
+}
+
+/** The demo tenant, once a starting `npm start` has seeded it in `stateDir`. */
+export async function waitForDemoTenant(stateDir: string, timeoutMs: number): Promise<DemoTenant> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return readDemoTenant(stateDir);
+    } catch (error) {
+      // Not written yet (or being written).
+      if (Date.now() > deadline) throw new Error(`no demo tenant in ${stateDir} after ${timeoutMs} ms: did npm start fail? (${String(error)})`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function seedDemoTenant(opts: { gatewayUrl: string; adminToken: string; simulatorUrl: string; stateDir: string }): Promise<DemoTenant> {
   const file = demoTenantFile(opts.stateDir);
   const headers = { Authorization: `Bearer ${opts.adminToken}`, "Content-Type": "application/json" };

@@ -6,12 +6,11 @@
  * `npm run demo -- ocpi`: plays a Device Start paid over OCPI with the OCPI demo tenant and the CPO
  * simulator, on OCPI 2.2.1 and then on 2.1.1 (`scripts/demo-ocpi.ts`).
  */
-import { readFileSync } from "node:fs";
 import { SparkDriver, stopCallback, transactionCallback, transactionNotify, infoQuery, startSession } from "../sim/drive";
 import { DEMO_SITE_ID } from "../sim/demo";
 import { startReceiver, timeline } from "./demo-common";
 import { runOcpiDemo } from "./demo-ocpi";
-import { demoTenantFile } from "./demo-tenant";
+import { readDemoTenant } from "./demo-tenant";
 import type { DemoTenant } from "./demo-tenant";
 
 const stateDir = process.env.STATE_DIR ?? ".wrangler/state";
@@ -35,7 +34,7 @@ async function sim(path: string, body: unknown): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  tenant = JSON.parse(readFileSync(demoTenantFile(stateDir), "utf8")) as DemoTenant;
+  tenant = readDemoTenant(stateDir);
   gateway = tenant.gatewayUrl;
   const receiver = await startReceiver(say);
   const endpoint = await api("POST", "/v1/webhook-endpoints", { url: receiver.url });

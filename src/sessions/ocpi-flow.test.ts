@@ -7,21 +7,10 @@ import type { CdrFact, CommandResultFact, SessionFact } from "../ocpi/facts";
 import type { SessionRecord } from "./model";
 import { ocpiAction, ocpiInProgress } from "./ocpi-flow";
 import { decide } from "./rules";
-import type { Command, RulesConfig } from "./rules";
+import { ID, T0, TENANT, testRulesConfig } from "./rules.fixtures";
+import type { Command } from "./rules";
 
-const T0 = Date.parse("2026-01-01T10:00:00Z");
-const config: RulesConfig = {
-  settlementWindowMs: 86_400_000,
-  awaitingCardTtlMs: 900_000,
-  resendScheduleMs: [10_000],
-  resendHorizonMs: 172_800_000,
-  jitter: (ms) => ms,
-  ocpiStartWindowMs: 180_000,
-  ocpiResultGraceMs: 15_000,
-  ocpiCdrWaitMs: 3_600_000,
-};
-const TENANT = "ten_a";
-const ID = "12c7cec2-c690-4425-9a1f-db0db60e2d8c";
+const config = testRulesConfig({ resendScheduleMs: [10_000] });
 const SETTINGS: { retailFactor: string; vatPercent: string; currency: string | null } = { retailFactor: "1", vatPercent: "0", currency: null };
 const PARTY = { countryCode: "BE", partyId: "BEC" };
 

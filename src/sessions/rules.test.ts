@@ -5,21 +5,10 @@
 import { describe, expect, it } from "vitest";
 import type { Authorization, SessionRecord, SessionStatus, SparkFailure } from "./model";
 import { blankRecord, decide, resendDue, wakeAt } from "./rules";
-import type { Command, Outcome, RulesConfig } from "./rules";
+import type { Command, Outcome } from "./rules";
+import { ID, T0, TENANT, testRulesConfig } from "./rules.fixtures";
 
-const T0 = Date.parse("2026-01-01T10:00:00Z");
-const config: RulesConfig = {
-  settlementWindowMs: 86_400_000,
-  awaitingCardTtlMs: 900_000,
-  resendScheduleMs: [10_000, 60_000],
-  resendHorizonMs: 172_800_000,
-  jitter: (ms) => ms,
-  ocpiStartWindowMs: 180_000,
-  ocpiResultGraceMs: 15_000,
-  ocpiCdrWaitMs: 3_600_000,
-};
-const TENANT = "ten_a";
-const ID = "12c7cec2-c690-4425-9a1f-db0db60e2d8c";
+const config = testRulesConfig();
 
 const auth = (o: Partial<Authorization> = {}): Authorization => ({
   nayaxTransactionId: 2004545072,

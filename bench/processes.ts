@@ -1,0 +1,46 @@
+/** The processes under one root (a gateway started by a benchmark: node, wrangler, workerd), read from /proc (Linux). */
+import { readFileSync, readdirSync } from "node:fs";
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+/** Bytes per page of /proc's resident set size. */
+const PAGE_BYTES = 4096;
+
+export interface ProcessSample {
+  pid: number;
+  /** User and system CPU time so far, in ms. */
+  cpuMs: number;
+  /** Resident memory, in bytes. */
+  rssBytes: number;
+  command: string;
+}
+
+/** `root` and every process descended from it, as they stand now. */
+export function processTree(root: number): ProcessSample[] {
+  const all = new Map<number, { ppid: number; cpuMs: number; rssBytes: number }>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // After the command's closing parenthesis: state, ppid, … (field 3 of the whole line onwards).
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const field = (n: number) => Number(fields[n - 3]);
+      all.set(Number(name), { ppid: field(4), cpuMs: ((field(14) + field(15)) * 1000) / TICKS_PER_SECOND, rssBytes: field(24) * PAGE_BYTES });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const under = (pid: number): boolean => pid === root || (pid > 1 && all.has(pid) && under(all.get(pid)!.ppid));
+  const tree: ProcessSample[] = [];
+  for (const [pid, sample] of all) {
+    if (!under(pid)) continue;
+    let command = "";
+    try {
+      command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+    } catch {
+      // exited meanwhile
+    }
+    tree.push({ pid, cpuMs: sample.cpuMs, rssBytes: sample.rssBytes, command });
+  }
+  return tree;
+}
