@@ -11,6 +11,8 @@ export default defineConfig({
           ADMIN_TOKEN: "test-admin-token",
           ENCRYPTION_KEY: "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
           WEBHOOK_RETRY_SCHEDULE: "1,1,1",
+          // Back-to-back D1 batches: tests read D1 right after an action; the window has its own tests.
+          HISTORY_BATCH_WINDOW_MS: "0",
           TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
         },
       },

@@ -44,3 +44,24 @@ export function processTree(root: number): ProcessSample[] {
   }
   return tree;
 }
+
+/** CPU time (ms) of every process under `root`, by pid, with its command line. */
+export function processCpu(root: number): Map<number, { ms: number; command: string }> {
+  return new Map(processTree(root).map((p) => [p.pid, { ms: p.cpuMs, command: p.command }]));
+}
+
+/** A process's role, from its command line. */
+export function roleOf(command: string): string {
+  if (command.includes("workerd")) return /socket-addr=entry=127\.0\.0\.1:0\b/.test(command) ? "workerd (the Worker and its objects)" : "workerd (wrangler's entry proxy)";
+  if (command.includes("wrangler")) return "wrangler (node: logs, dev server)";
+  if (command.includes("simulator")) return "simulators (node)";
+  if (command.includes("scripts/start.ts")) return "npm start (node: output filter)";
+  return command.split(" ").slice(0, 3).join(" ");
+}
+
+/** CPU (ms) spent by role between two readings of `processCpu`. */
+export function cpuByRole(before: Map<number, { ms: number; command: string }>, after: Map<number, { ms: number; command: string }>): Map<string, number> {
+  const roles = new Map<string, number>();
+  for (const [pid, now] of after) roles.set(roleOf(now.command), (roles.get(roleOf(now.command)) ?? 0) + now.ms - (before.get(pid)?.ms ?? 0));
+  return roles;
+}

@@ -7,7 +7,10 @@
  * bench/results/profile-<C>.cpuprofile (open them in Chrome DevTools).
  *
  * With TIMINGS=1 the Worker adds `Server-Timing` stages to each answer (see src/lib/timing.ts),
- * and the script prints their percentiles among the slowest 1 % and the rest.
+ * and the script prints their percentiles among the slowest 1 % and the rest. PROFILE=0 leaves
+ * the inspector out (it slows the isolate); PERF=1 samples the runtime's native stacks with
+ * Linux `perf` instead (bench/perf.ts), which shows what JavaScript profiles cannot: file
+ * creation, storage commits, SQL. Each concurrency is measured after WARMUP_SECONDS (5) of load.
  *
  *   CONCURRENCY=32,64 SECONDS=15 npm run bench:profile
  */
@@ -18,12 +21,15 @@ import { Agent, createServer, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { WebSocket } from "undici";
-import { processTree } from "./processes";
+import { perfAvailable, recordNative, summarizeNative } from "./perf";
+import { processCpu, processTree, roleOf } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
 
 const CONCURRENCY = (process.env.CONCURRENCY ?? "32,64").split(",").map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 15);
+/** Seconds of load before the first measurement, not counted. */
+const WARMUP_SECONDS = Number(process.env.WARMUP_SECONDS ?? 5);
 const PORT = Number(process.env.PORT ?? 8900);
 const RECEIVER_PORT = PORT + 30;
 /** Terminals the load spreads over (each has its own stop index object). */
@@ -54,6 +60,14 @@ function post(url: string, body: string, headers: Record<string, string> = {}): 
     req.on("error", fail);
     req.end(body);
   });
+}
+
+/** `c` clients sending back to back for `ms`. */
+async function runFor(c: number, ms: number, send: () => Promise<unknown>): Promise<void> {
+  const until = performance.now() + ms;
+  await Promise.all(Array.from({ length: c }, async () => {
+    while (performance.now() < until) await send();
+  }));
 }
 
 /** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
@@ -119,19 +133,6 @@ function summarizeProfile(profile: CpuProfile) {
   return { wall, self: [...selfBy].sort((a, b) => b[1] - a[1]), total: [...totalBy].sort((a, b) => b[1] - a[1]), idle };
 }
 
-/** CPU time (ms) of every process under `root`, by pid, with its command line. */
-function processCpu(root: number): Map<number, { ms: number; command: string }> {
-  return new Map(processTree(root).map((p) => [p.pid, { ms: p.cpuMs, command: p.command }]));
-}
-
-/** A process's role, from its command line. */
-function roleOf(command: string): string {
-  if (command.includes("workerd")) return /socket-addr=entry=127\.0\.0\.1:0\b/.test(command) ? "workerd (the Worker and its objects)" : "workerd (wrangler's entry proxy)";
-  if (command.includes("wrangler")) return "wrangler (node: logs, dev server)";
-  if (command.includes("simulator")) return "simulators (node)";
-  return command.split(" ").slice(0, 3).join(" ");
-}
-
 /** Parses `Server-Timing: route;dur=1.2, session;dur=3.4`. */
 function stagesOf(header: string | null): Record<string, number> {
   const out: Record<string, number> = {};
@@ -159,10 +160,12 @@ async function main(): Promise<void> {
   const tenant = await waitForDemoTenant(stateDir, 120_000);
   // WEBHOOK=0 measures without a webhook endpoint (to attribute cost; the default has one).
   if (process.env.WEBHOOK !== "0") await post(`${gateway}/v1/webhook-endpoints`, JSON.stringify({ url: `http://127.0.0.1:${RECEIVER_PORT}/hooks` }), { Authorization: `Bearer ${tenant.apiKey}` });
-  const targets = (await (await fetch(`http://127.0.0.1:${PORT + 10_000}/json`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
-  const cdp = await inspector(targets[0]!.webSocketDebuggerUrl);
-  await cdp.send("Profiler.enable");
-  await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+  // PROFILE=0 leaves the inspector out altogether (attached, it costs the isolate time itself).
+  const profiling = process.env.PROFILE !== "0";
+  const targets = profiling ? ((await (await fetch(`http://127.0.0.1:${PORT + 10_000}/json`)).json()) as Array<{ webSocketDebuggerUrl: string }>) : [];
+  const cdp = profiling ? await inspector(targets[0]!.webSocketDebuggerUrl) : null;
+  await cdp?.send("Profiler.enable");
+  await cdp?.send("Profiler.setSamplingInterval", { interval: 200 });
   let nayax = 4_300_000_000;
   const notify = () => {
     const id = crypto.randomUUID();
@@ -172,10 +175,14 @@ async function main(): Promise<void> {
   };
   await notify();
   mkdirSync("bench/results", { recursive: true });
-  // PROFILE=0 leaves the inspector's sampling out (it costs the isolate some time itself).
-  const profiling = process.env.PROFILE !== "0";
+  // Warm up at the first concurrency (caches, the JIT, the index objects), not counted.
+  await runFor(CONCURRENCY[0]!, WARMUP_SECONDS * 1000, notify);
   for (const c of CONCURRENCY) {
-    if (profiling) await cdp.send("Profiler.start");
+    if (cdp) await cdp.send("Profiler.start");
+    // PERF=1: native samples of the runtime that runs the Worker and its objects, over the same window.
+    const worker = process.env.PERF === "1" ? processTree(child.pid!).find((p) => roleOf(p.command).startsWith("workerd (the Worker")) : undefined;
+    const perfFile = join(root, `perf-${c}.data`);
+    const native = worker ? recordNative(worker.pid, SECONDS, perfFile) : null;
     const cpuBefore = processCpu(child.pid!);
     const benchBefore = process.cpuUsage();
     const samples: Array<{ ms: number; stages: Record<string, number> }> = [];
@@ -196,9 +203,16 @@ async function main(): Promise<void> {
     const roles = new Map<string, number>();
     for (const [pid, after] of cpuAfter) roles.set(roleOf(after.command), (roles.get(roleOf(after.command)) ?? 0) + after.ms - (cpuBefore.get(pid)?.ms ?? 0));
     roles.set("this script (load and webhook receiver)", (benchCpu.user + benchCpu.system) / 1000);
+    if (native) {
+      await native;
+      console.log(`native samples of the Worker's runtime (perf), by what it was doing:`);
+      for (const [category, percent] of summarizeNative(perfFile)) console.log(`  ${String(percent).padStart(5)} %  ${category}`);
+    } else if (process.env.PERF === "1") {
+      console.log(perfAvailable() ? "PERF=1: the Worker's runtime was not found" : "PERF=1: perf is not installed");
+    }
     console.log(`CPU per request, by process (ms; ${samples.length} requests):`);
     for (const [role, ms] of [...roles].sort((a, b) => b[1] - a[1])) console.log(`  ${oneDecimal(ms / samples.length).toString().padStart(6)}  ${role}`);
-    if (!profiling) continue;
+    if (!cdp) continue;
     const { profile } = await cdp.send<{ profile: CpuProfile }>("Profiler.stop");
     writeFileSync(`bench/results/profile-${c}.cpuprofile`, JSON.stringify(profile));
     const summary = summarizeProfile(profile);
@@ -223,7 +237,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  cdp.close();
+  cdp?.close();
   receiver.close();
 }
 

@@ -22,7 +22,7 @@ import { Agent, createServer, request as httpRequest } from "node:http";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { renderCharts } from "./chart";
-import { processTree } from "./processes";
+import { cpuByRole, processCpu, processTree } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
 
@@ -231,7 +231,7 @@ async function startBaseline() {
     { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
     "baseline.log",
   );
-  await waitFor(`http://127.0.0.1:${BASELINE_PORT}/`).catch(() => undefined);
+  await waitFor(`http://127.0.0.1:${BASELINE_PORT}/`);
   let nayax = 4_000_000_000;
   const notify = async (): Promise<boolean> => {
     const n = nayax++;
@@ -241,6 +241,17 @@ async function startBaseline() {
   };
   await notify();
   return { child, notify };
+}
+
+function addInto(sum: Map<string, number>, add: Map<string, number>): void {
+  for (const [role, ms] of add) sum.set(role, (sum.get(role) ?? 0) + ms);
+}
+
+/** "7.9 workerd (…), 2.1 …": CPU per request by process role, largest first, with the total. */
+function perRequest(cpu: Map<string, number>, requests: number): string {
+  const rows = [...cpu].filter(([, ms]) => ms > 0).sort((x, y) => y[1] - x[1]);
+  const total = rows.reduce((sum, [, ms]) => sum + ms, 0);
+  return `${oneDecimal(total / requests)} in all = ` + rows.map(([role, ms]) => `${oneDecimal(ms / requests)} ${role}`).join(", ");
 }
 
 const machine = () => ({ cpus: cpus().length, cpu: cpus()[0]?.model.trim() ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version });
@@ -256,19 +267,28 @@ async function curve(): Promise<void> {
     const b: Slice[] = [];
     const g: Slice[] = [];
     const ids: string[] = [];
+    const bCpu = new Map<string, number>();
+    const gCpu = new Map<string, number>();
     for (let k = -1; k < SLICES; k++) {
       execFileSync("sync");
+      const bBefore = processCpu(baseline.child.pid!);
       const bs = await slice(c, SLICE_MS, baseline.notify);
+      const bAfter = processCpu(baseline.child.pid!);
       execFileSync("sync");
       const before = new Set(gateway.sent.keys());
+      const gBefore = processCpu(gateway.child.pid!);
       const gs = await slice(c, SLICE_MS, gateway.notify);
       const mine = [...gateway.sent.keys()].filter((id) => !before.has(id));
       await hooks.waitAll(mine);
+      // The gateway's CPU includes its follow-up work (webhooks, D1), read once the slice's webhooks arrived.
+      const gAfter = processCpu(gateway.child.pid!);
       // The first slice of each side warms it up at this concurrency and is not counted.
       if (k >= 0) {
         b.push(bs);
         g.push(gs);
         ids.push(...mine);
+        addInto(bCpu, cpuByRole(bBefore, bAfter));
+        addInto(gCpu, cpuByRole(gBefore, gAfter));
       }
     }
     const webhook = ids
@@ -284,6 +304,7 @@ async function curve(): Promise<void> {
       ratios: { throughput: twoDecimals(gSide.requestsPerSecond / bSide.requestsPerSecond), p99: twoDecimals(gSide.p99Ms / bSide.p99Ms) },
     };
     results.push(row);
+    console.log(`      CPU per request (ms) — baseline: ${perRequest(bCpu, bSide.requests)}; gateway: ${perRequest(gCpu, gSide.requests)}`);
     console.log(
       `C=${String(c).padStart(2)}  baseline ${bSide.requestsPerSecond} req/s p50 ${bSide.p50Ms} p99 ${bSide.p99Ms} ms (${bSide.failures} failed) | gateway ${gSide.requestsPerSecond} req/s p50 ${gSide.p50Ms} p99 ${gSide.p99Ms} ms (${gSide.failures} failed), webhook p50 ${row.gateway.webhookP50Ms} ms | ratio throughput ${row.ratios.throughput} p99 ${row.ratios.p99}`,
     );

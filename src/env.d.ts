@@ -13,6 +13,7 @@ declare namespace Cloudflare {
     SPARK_TIMEOUT_MS?: string;
     /** How many history writers share the D1 writes (default 1). */
     HISTORY_WRITERS?: string;
+    HISTORY_BATCH_WINDOW_MS?: string;
     /** How long an authorized session may wait for settlement before it is flagged overdue. */
     SETTLEMENT_WINDOW_SECONDS?: string;
     /** A Device Start session still waiting for a card this long ends `timed_out` (default 900). */

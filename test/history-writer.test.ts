@@ -7,7 +7,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { MockInstance } from "vitest";
-import { DEFAULT_HISTORY_WRITERS, HistoryWriter, MAX_BATCH_STATEMENTS, historyWriter, shardOf } from "../src/db/history-writer";
+import { DEFAULT_BATCH_WINDOW_MS, DEFAULT_HISTORY_WRITERS, HistoryWriter, MAX_BATCH_STATEMENTS, batchWindowMs, historyWriter, shardOf } from "../src/db/history-writer";
 import type { Statement } from "../src/db/history-writer";
 
 /** What the tests reach inside a writer: its queue of callers and the method that sends one D1 batch. */
@@ -193,6 +193,62 @@ describe("HistoryWriter group commit", () => {
     expect(batches.map(callersOf)).toEqual([["a"], ["small"], ["big"], ["after"]]);
     expect(batches.map((b) => b.length)).toEqual([1, 2, MAX_BATCH_STATEMENTS + 20, 2]);
     expect(await stored(tag)).toHaveLength(1 + 2 + MAX_BATCH_STATEMENTS + 20 + 2);
+  });
+});
+
+describe("HistoryWriter batch window", () => {
+  /** A writer of its own whose batch window is `windowMs`, with the start time of each D1 batch it sends. */
+  async function writerWithWindow(windowMs: number) {
+    const tag = `window-${crypto.randomUUID()}`;
+    const writer = writerNamed(tag);
+    const started: Array<{ at: number; callers: string[] }> = [];
+    await runInDurableObject(writer, (instance) => {
+      const internals = instance as unknown as WriterInternals;
+      internals.env = { ...internals.env, HISTORY_BATCH_WINDOW_MS: String(windowMs) };
+      const send = internals.commit.bind(internals);
+      vi.spyOn(internals, "commit").mockImplementation((statements) => {
+        started.push({ at: Date.now(), callers: callersOf(statements) as string[] });
+        return send(statements);
+      });
+    });
+    return { tag, writer, started };
+  }
+
+  it("under load starts at most one batch per window, with everything that arrived meanwhile", async () => {
+    const windowMs = 300;
+    const { tag, writer, started } = await writerWithWindow(windowMs);
+    await writer.write(rows(tag, "a", 1));
+    // Right after a batch: these wait for the window, then go together.
+    await Promise.all(["b", "c", "d"].map((caller) => writer.write(rows(tag, caller, 2))));
+
+    expect(started.map((b) => b.callers.sort())).toEqual([["a"], ["b", "c", "d"]]);
+    expect(started[1]!.at - started[0]!.at).toBeGreaterThanOrEqual(windowMs - 5);
+    expect(await stored(tag)).toHaveLength(7);
+  });
+
+  it("sends at once after a quiet window, and at once when the queue fills a batch", async () => {
+    const windowMs = 400;
+    const { tag, writer, started } = await writerWithWindow(windowMs);
+    const t0 = Date.now();
+    await writer.write(rows(tag, "first", 1));
+    expect(Date.now() - t0).toBeLessThan(windowMs);
+    // Within the window, but a full batch: it does not wait.
+    const t1 = Date.now();
+    await writer.write(rows(tag, "full", MAX_BATCH_STATEMENTS));
+    expect(Date.now() - t1).toBeLessThan(windowMs);
+    await new Promise((r) => setTimeout(r, windowMs + 50));
+    // The window since the last batch has passed: no wait.
+    const t2 = Date.now();
+    await writer.write(rows(tag, "quiet", 1));
+    expect(Date.now() - t2).toBeLessThan(windowMs);
+    expect(started.map((b) => b.callers)).toEqual([["first"], ["full"], ["quiet"]]);
+  });
+
+  it("reads HISTORY_BATCH_WINDOW_MS, 0 included, and falls back to the default otherwise", () => {
+    expect(batchWindowMs({})).toBe(DEFAULT_BATCH_WINDOW_MS);
+    expect(batchWindowMs({ HISTORY_BATCH_WINDOW_MS: "0" })).toBe(0);
+    expect(batchWindowMs({ HISTORY_BATCH_WINDOW_MS: "50" })).toBe(50);
+    for (const bad of ["", "soon", "-1"]) expect(batchWindowMs({ HISTORY_BATCH_WINDOW_MS: bad })).toBe(DEFAULT_BATCH_WINDOW_MS);
   });
 });
 

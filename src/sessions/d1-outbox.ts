@@ -33,30 +33,35 @@ export class D1Outbox {
   }
 
   /**
-   * Sends everything queued, oldest first; false when D1 failed (the writes stay queued).
-   * @param extra writes that ride along after the queued ones when there are any, and are not
-   *   kept when D1 fails (what is only true for the moment, like a delivery in flight).
+   * Sends everything queued, oldest first; false when D1 failed (what failed stays queued).
+   * @param extra writes sent after the queued ones, once, and not kept here: `required` always
+   *   (the caller keeps them itself when `extraSent` is false), `riders` only along with other
+   *   writes (what is true only for the moment, like a delivery in flight).
    */
-  async flush(extra: () => readonly SqlQuery[] = () => []): Promise<boolean> {
-    let tail: Statement[] | null = null;
+  async flush(extra: { required?: readonly SqlQuery[]; riders?: () => readonly SqlQuery[] } = {}): Promise<{ ok: boolean; extraSent: boolean }> {
+    let extraSent = false;
+    let tail = false;
     for (;;) {
       const rows = this.sql
         .exec<{ id: number; statement: string; params: string }>("SELECT id, statement, params FROM d1_outbox ORDER BY id LIMIT ?", MAX_BATCH_STATEMENTS)
         .toArray();
-      if (rows.length === 0) return true;
-      const statements = rows.map((row) => ({ sql: row.statement, params: JSON.parse(row.params) as unknown[] }));
-      // Once per flush, after the last queued row (the writes they follow from come first).
-      if (tail === null && rows.length < MAX_BATCH_STATEMENTS) {
-        tail = extra().map((query) => query.toSQL());
-        statements.push(...tail);
+      const statements: Statement[] = rows.map((row) => ({ sql: row.statement, params: JSON.parse(row.params) as unknown[] }));
+      // After the last queued row: the writes they follow from come first.
+      const withTail = !tail && rows.length < MAX_BATCH_STATEMENTS;
+      if (withTail) {
+        tail = true;
+        statements.push(...(extra.required ?? []).map((query) => query.toSQL()));
+        if (statements.length > 0) statements.push(...(extra.riders?.() ?? []).map((query) => query.toSQL()));
       }
+      if (statements.length === 0) return { ok: true, extraSent };
       try {
         await this.send(statements);
       } catch (error) {
         log.error("D1 write failed; kept for retry", { error: String(error) });
-        return false;
+        return { ok: false, extraSent };
       }
-      this.sql.exec("DELETE FROM d1_outbox WHERE id <= ?", rows[rows.length - 1]!.id);
+      if (withTail) extraSent = true;
+      if (rows.length > 0) this.sql.exec("DELETE FROM d1_outbox WHERE id <= ?", rows[rows.length - 1]!.id);
     }
   }
 }

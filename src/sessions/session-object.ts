@@ -57,8 +57,8 @@ export const DEFAULT_CANCEL_REASON_CODE = 101;
 
 /** When the outbox is run at once after a change, the alarm still fires this much later if that run never completed. */
 const SAFETY_NET_MS = 30_000;
-/** How long the D1 batch waits for the first webhook deliveries, to carry their records too. */
-const PROJECTION_MAX_WAIT_MS = 250;
+/** How long the first D1 batch waits for the webhook deliveries: a batch that carries their records saves a storage commit (under load most deliveries take longer than 250 ms). */
+const PROJECTION_MAX_WAIT_MS = 1_000;
 /** Retry a failed projection to D1, or a failed index update, after this long. */
 const PROJECTION_RETRY_MS = 5_000;
 
@@ -437,8 +437,9 @@ export class SessionObject extends DurableObject<Env> {
   /**
    * Applies what time made due, starts a re-send in doubt, brings the stop index up to date,
    * delivers webhooks and sends the queued D1 writes, then sets the alarm for the next thing due.
-   * The D1 batch waits briefly for the first deliveries, so one batch usually carries both the
-   * session's history and the attempts' records.
+   * Each D1 batch carries the attempts that ended, which are stored with the batch's
+   * acknowledgement and the next alarm: after a fast delivery, one storage commit. The first
+   * batch goes out within {@link PROJECTION_MAX_WAIT_MS} even while deliveries are slow.
    */
   private async drain(): Promise<void> {
     if (!this.record) return;
@@ -448,16 +449,36 @@ export class SessionObject extends DurableObject<Env> {
     this.startOcpi();
     const wakeTimes: number[] = [];
     if (!(await this.syncIndex())) wakeTimes.push(Date.now() + PROJECTION_RETRY_MS);
-    const delivering = this.dispatcher().run(this.record.tenantId, this.record.id);
+    const dispatcher = this.dispatcher();
+    dispatcher.gate(true);
     let due: number | null | undefined;
-    const delivered = await Promise.race([
-      delivering.then((next) => ((due = next), true)),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), PROJECTION_MAX_WAIT_MS)),
-    ]);
-    let written = await this.outbox.flush(() => this.dispatcher().inFlightWrites());
-    if (!delivered) {
-      due = await delivering;
-      written = (await this.outbox.flush()) && written;
+    const delivering = dispatcher.run(this.record.tenantId, this.record.id).then((next) => {
+      due = next;
+    });
+    let written = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const firstBatch = new Promise<void>((resolve) => (timer = setTimeout(resolve, PROJECTION_MAX_WAIT_MS)));
+    try {
+      for (let round = 0; ; round++) {
+        await Promise.race([delivering, dispatcher.attemptEnded(), ...(round === 0 ? [firstBatch] : [])]);
+        const ended = dispatcher.takeEndedAttempts();
+        let inD1 = false;
+        try {
+          const { ok, extraSent } = await this.outbox.flush({ required: ended.queries, riders: () => dispatcher.inFlightWrites() });
+          written &&= ok;
+          inD1 = extraSent;
+        } finally {
+          // The attempts are stored in this turn, with the outbox's acknowledgement (and, when the
+          // run ends here, the next alarm); released, they end the run or send their next event.
+          // Released also when the flush failed, so none waits for ever: then they queue their rows.
+          ended.settle(inD1);
+        }
+        if (due !== undefined) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      // Should this run fail midway, ended attempts are not left waiting, now or later: they queue their rows.
+      dispatcher.gate(false);
     }
     if (!written) wakeTimes.push(Date.now() + PROJECTION_RETRY_MS);
     if (due !== null && due !== undefined) wakeTimes.push(due);

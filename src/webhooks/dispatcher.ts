@@ -116,6 +116,52 @@ export class Dispatcher {
     this.ledger = new DeliveryLedger(sql);
   }
 
+  /** Attempts that ended and wait for their D1 rows to be sent (see {@link record}). */
+  private gated: Array<{ queries: readonly SqlQuery[]; release: (inD1: boolean) => void }> = [];
+  private gateWaiters: Array<() => void> = [];
+
+  /**
+   * Hands an ended attempt's D1 rows to the session's next D1 batch and waits for it: the attempt
+   * is then stored together with that batch's acknowledgement, in one storage commit instead of
+   * two. Answers whether D1 has the rows; when not, the caller queues them like any other write.
+   * A restart before then sends the event again (at least once), which the attempts show.
+   */
+  private record(queries: readonly SqlQuery[]): Promise<boolean> {
+    // Nobody to send them (the run outlived the loop that gates it): queue them at once.
+    if (!this.gating) return Promise.resolve(false);
+    return new Promise<boolean>((release) => {
+      this.gated.push({ queries, release });
+      for (const wake of this.gateWaiters.splice(0)) wake();
+    });
+  }
+
+  /**
+   * Whether ended attempts wait for a D1 batch: set by the session's outbox run while it sends
+   * one batch after another, cleared (releasing any that wait) when that run ends.
+   */
+  private gating = false;
+
+  /** Starts or ends gating; ending it releases the attempts still waiting, which then queue their rows themselves. */
+  gate(on: boolean): void {
+    this.gating = on;
+    if (!on) this.takeEndedAttempts().settle(false);
+  }
+
+  /** Resolves once an ended attempt waits for its D1 rows to be sent (at once if one does). */
+  attemptEnded(): Promise<void> {
+    if (this.gated.length > 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.gateWaiters.push(resolve));
+  }
+
+  /**
+   * The D1 rows of the attempts that ended, for the batch about to be sent; `settle` then tells
+   * them whether D1 took it. Attempts that end meanwhile wait for the next batch.
+   */
+  takeEndedAttempts(): { queries: SqlQuery[]; settle: (inD1: boolean) => void } {
+    const taken = this.gated.splice(0);
+    return { queries: taken.flatMap((t) => [...t.queries]), settle: (inD1) => taken.forEach((t) => t.release(inD1)) };
+  }
+
   /** Whether the resend table exists (with its `trigger` column); checked once, then kept true by `resend()`. */
   private resends: boolean | undefined;
 
@@ -325,8 +371,10 @@ export class Dispatcher {
     const status: DeliveryState =
       verdict.kind === "delivered" || before?.status === "delivered" ? "delivered" : verdict.kind === "retry" ? "pending" : "failed";
     const record: AttemptRecord = { outcome, at, trigger, nextAttemptAt: retryAt };
-    this.journal([attemptInsert(this.db, endpoint, event, record)]);
-    this.putRecord(endpoint, event, { status, attempts, lastAttemptAt: at, nextAttemptAt: retryAt });
+    const delivery: DeliveryRecord = { status, attempts, lastAttemptAt: at, nextAttemptAt: retryAt };
+    const rows = [attemptInsert(this.db, endpoint, event, record), upsertDelivery(this.db, endpoint, event, delivery)];
+    if (!(await this.record(rows))) this.journal(rows);
+    this.ledger.put(sequence, endpoint.id, delivery);
     if (!outcome.ok) logFailedAttempt(endpoint, event, record, attempts, verdict.kind === "gave_up");
     if (outcome.gone) {
       await disableGoneEndpoint(this.db, endpoint.id);

@@ -1,0 +1,66 @@
+/**
+ * Native CPU samples of the local runtime (workerd) with Linux `perf`, grouped by what the
+ * runtime was doing: creating a new object's files, committing storage, running SQL, calling
+ * between objects, running JavaScript. A JavaScript profile shows none of the first three, and
+ * locally they are most of a callback's cost. Used by `PERF=1 npm run bench:profile`.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+
+/** Samples per second: enough for a 10-second window, light enough not to slow the runtime much. */
+const FREQUENCY = 499;
+
+/** Whole-stack rules first: everything done while creating an object or keeping an alarm counts there. */
+const ENCLOSING: Array<[string, RegExp]> = [
+  ["new object (its SQLite files created and opened)", /Worker::Actor::Actor\b/],
+  ["alarms (the local alarm store)", /AlarmScheduler/],
+];
+/** Then the frame nearest the leaf that says what it is. */
+const INNERMOST: Array<[string, RegExp]> = [
+  ["storage commits (WAL writes, fsync)", /pagerWalFrames|sqlite3PagerCommitPhaseOne|do_fsync|pager_end_transaction|syncJournal/],
+  ["SQL (prepare, step)", /SqliteDatabase::(Query|prepareSql)|sqlite3_step|sqlite3Prepare/],
+  ["calls between Worker and objects (RPC serialization)", /JsRpc|capnp::/],
+  ["outbound HTTP (webhooks)", /HttpClient|Fetcher::/],
+  ["JavaScript", /Builtins_|\[JIT\]|v8::internal/],
+];
+
+/** The category of one sample's stack (leaf first). */
+function categoryOf(frames: string[]): string {
+  const whole = frames.join("\n");
+  for (const [name, pattern] of ENCLOSING) if (pattern.test(whole)) return name;
+  for (const frame of frames) for (const [name, pattern] of INNERMOST) if (pattern.test(frame)) return name;
+  return "other (event loop, I/O, allocation)";
+}
+
+export function perfAvailable(): boolean {
+  try {
+    execFileSync("perf", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts sampling `pid` into `file` for `seconds`; resolves when perf has written it. */
+export function recordNative(pid: number, seconds: number, file: string): Promise<void> {
+  const child: ChildProcess = spawn("perf", ["record", "-F", String(FREQUENCY), "-g", "-p", String(pid), "-o", file, "--", "sleep", String(seconds)], { stdio: "ignore" });
+  return new Promise((done, fail) => {
+    child.on("error", fail);
+    child.on("exit", () => done());
+  });
+}
+
+/** Share of samples per category, largest first. */
+export function summarizeNative(file: string): Array<[string, number]> {
+  const script = execFileSync("perf", ["script", "-i", file], { maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "ignore"] }).toString("utf8");
+  const counts = new Map<string, number>();
+  let total = 0;
+  for (const sample of script.split("\n\n")) {
+    const frames = sample.trim().split("\n").slice(1);
+    if (frames.length === 0) continue;
+    total++;
+    const category = categoryOf(frames);
+    counts.set(category, (counts.get(category) ?? 0) + 1);
+  }
+  return [...counts].map(([name, n]): [string, number] => [name, total === 0 ? 0 : Math.round((1000 * n) / total) / 10]).sort((a, b) => b[1] - a[1]);
+}
