@@ -52,38 +52,13 @@ CREATE INDEX IF NOT EXISTS entries_nayax ON entries (machine_id, nayax_transacti
 CREATE INDEX IF NOT EXISTS entries_open ON entries (machine_id, open, authorized_at)`;
 
 export class MachineIndex extends DurableObject<Env> {
-  /** Entries waiting for the next group write, and that write. */
-  private queued: IndexEntry[] = [];
-  private writing: Promise<void> | null = null;
-
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(SCHEMA);
   }
 
-  /**
-   * Records where a session stands; a stale entry (lower version) changes nothing. Resolves once
-   * the entry is written: entries that arrive together are written in one turn, so they share one
-   * storage commit, and each caller's answer still waits until its entry is durable.
-   */
-  put(entry: IndexEntry): Promise<void> {
-    this.queued.push(entry);
-    this.writing ??= new Promise<void>((resolve, reject) =>
-      // A timer rather than a microtask: calls already waiting at the object get their turn first.
-      setTimeout(() => {
-        this.writing = null;
-        try {
-          for (const queued of this.queued.splice(0)) this.write(queued);
-          resolve();
-        } catch (error) {
-          reject(error);
-        }
-      }, 0),
-    );
-    return this.writing;
-  }
-
-  private write(entry: IndexEntry): void {
+  /** Records where a session stands; a stale entry (lower version) changes nothing. */
+  put(entry: IndexEntry): void {
     const now = Date.now();
     this.ctx.storage.sql.exec(
       `INSERT INTO entries (session_id, machine_id, nayax_transaction_id, card_hash, service_station_number, open, authorized_at, version, updated_at)
