@@ -11,7 +11,7 @@ import type { CpoSimulator } from "../sim/cpo-simulator";
 import type { OcpiVersion } from "../src/ocpi/model";
 import { sessionStub } from "../src/sessions/stub";
 import { api, connect, location211, location221, newCpo } from "./ocpi-support";
-import { bodyOf, freshNayaxId, sent, session, sessionSettings, settle, cancel } from "./session-flows";
+import { bodyOf, freshNayaxId, insideSession, sent, session, sessionSettings, settle, cancel } from "./session-flows";
 import type { SessionJson } from "./session-flows";
 import { installSimulator } from "./spark-harness";
 import type { SimTenantHandle } from "./spark-harness";
@@ -277,6 +277,30 @@ describe("OCPI start failing releases the card", () => {
     expect(after.ocpi).toMatchObject({ start: { response: "REJECTED", result: null }, cancelReason: "start_rejected" });
     expect(after.events.map((e) => e.type)).toEqual(["session.authorized", "session.cancelled"]);
     expect(sent(spark.simulator, "CancelTransaction").filter((r) => bodyOf(r)["SparkTransactionId"] === id)).toHaveLength(1);
+  });
+
+  it("the card is released while the session's outbox run still waits on D1, not after it", async () => {
+    const s = await setup("2.2.1");
+    s.sim.nextCommand({ response: "REJECTED" });
+    const id = crypto.randomUUID();
+    // The run that sends START_SESSION then waits on its D1 batch, held here until the end.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await insideSession(id, (object) => {
+      const outbox = (object as unknown as { outbox: { flush: (...args: unknown[]) => Promise<unknown> } }).outbox;
+      const flush = outbox.flush.bind(outbox);
+      vi.spyOn(outbox, "flush").mockImplementation(async (...args: unknown[]) => {
+        await held;
+        return flush(...args);
+      });
+    });
+    try {
+      await notify(s, "10.00", id);
+      await waitFor(async () => expect((await read(s, id)).status).toBe("cancelled"));
+      expect(sent(spark.simulator, "CancelTransaction").filter((r) => bodyOf(r)["SparkTransactionId"] === id)).toHaveLength(1);
+    } finally {
+      release();
+    }
   });
 
   it("an answer that is not a 1000 envelope: response ERROR, start_rejected", async () => {

@@ -425,7 +425,13 @@ export class SessionObject extends DurableObject<Env> {
    * after the callback is answered, without waiting for an alarm to be scheduled and fired.
    */
   private kick(): void {
-    if (this.running) return;
+    if (this.running) {
+      // That run may wait on deliveries or D1 a while: a call to Spark or the CPO that became due
+      // meanwhile (a re-send, a cancel, the next OCPI command) starts now, not after it.
+      this.startResend();
+      this.startOcpi();
+      return;
+    }
     this.running = this.drain()
       .catch((error: unknown) => log.error("outbox run failed", { sessionId: this.record?.id, error: String(error) }))
       .finally(() => {
