@@ -10,12 +10,9 @@
  * Settings (environment): CONCURRENCY (default 32), SLICE_MS (2500), SLICES (6, after one warm-up).
  */
 import { execFileSync, spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { cpuByRole, processCpu } from "./processes";
+import { cpuByRole, processCpu, scratch } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
 
@@ -31,19 +28,7 @@ const SLICES = Number(process.env.SLICES ?? 6);
 const WAIT_MS = 30_000;
 const RECEIVER_PORT = 8990;
 
-const root = mkdtempSync(join(tmpdir(), "spark-ab-"));
-const children: ChildProcess[] = [];
-process.on("exit", () => {
-  for (const child of children) {
-    try {
-      process.kill(-child.pid!, "SIGTERM");
-    } catch {
-      // gone
-    }
-  }
-  rmSync(root, { recursive: true, force: true });
-});
-process.on("SIGINT", () => process.exit(130));
+const { root, children } = scratch("spark-ab-");
 
 let agent = new Agent({ keepAlive: true, maxSockets: 256 });
 

@@ -1,5 +1,8 @@
 /** The processes under one root (a gateway started by a benchmark: node, wrangler, workerd), read from /proc (Linux). */
-import { readFileSync, readdirSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
@@ -64,4 +67,25 @@ export function cpuByRole(before: Map<number, { ms: number; command: string }>, 
   const roles = new Map<string, number>();
   for (const [pid, now] of after) roles.set(roleOf(now.command), (roles.get(roleOf(now.command)) ?? 0) + now.ms - (before.get(pid)?.ms ?? 0));
   return roles;
+}
+
+/**
+ * A scratch directory for a benchmark's state and the list of process groups it starts: when this
+ * process exits (Ctrl-C included), every group is stopped and the directory removed.
+ */
+export function scratch(prefix: string): { root: string; children: ChildProcess[] } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const children: ChildProcess[] = [];
+  process.on("exit", () => {
+    for (const child of children) {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
+  process.on("SIGINT", () => process.exit(130));
+  return { root, children };
 }

@@ -17,12 +17,12 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { renderCharts } from "./chart";
-import { cpuByRole, processCpu, processTree } from "./processes";
+import { cpuByRole, processCpu, processTree, scratch } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
 
@@ -41,19 +41,7 @@ const BASELINE_PORT = 8870;
 const GATEWAY_PORT = 8880;
 const RECEIVER_PORT = 8890;
 const bin = (name: string) => resolve("node_modules/.bin", name);
-const root = mkdtempSync(join(tmpdir(), "spark-bench-"));
-const children: ChildProcess[] = [];
-process.on("exit", () => {
-  for (const child of children) {
-    try {
-      process.kill(-child.pid!, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
-  rmSync(root, { recursive: true, force: true });
-});
-process.on("SIGINT", () => process.exit(130));
+const { root, children } = scratch("spark-bench-");
 
 /** Keep-alive connections, as Spark's and the load generator's clients would hold them. */
 /**
