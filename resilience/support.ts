@@ -87,10 +87,14 @@ function isListening(port: number): Promise<boolean> {
   });
 }
 
-/** A port P such that P (gateway), P+3 (Spark simulator), P+4 (CPO simulator) and P+10000 (wrangler's inspector) are all free. */
+/**
+ * A port P such that P (gateway), P+3 (Spark simulator), P+4 (CPO simulator) and P+10000 (wrangler's
+ * inspector) are all free. All four stay below Linux's ephemeral range (32768 up): a port in it
+ * can be taken by any outgoing connection between this check and the bind (it happened in CI).
+ */
 export async function freeGatewayPort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
-    const port = 21_000 + Math.floor(Math.random() * 9_000);
+    const port = 21_000 + Math.floor(Math.random() * 1_700);
     if ((await canBind(port)) && (await canBind(port + 3)) && (await canBind(port + 4)) && (await canBind(port + 10_000))) return port;
   }
   throw new Error("no free set of ports found");
