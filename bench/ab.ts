@@ -10,9 +10,10 @@
  * Settings (environment): CONCURRENCY (default 32), SLICE_MS (2500), SLICES (6, after one warm-up).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { Agent, createServer, request as httpRequest } from "node:http";
+import { createServer } from "node:http";
 import { join, resolve } from "node:path";
-import { cpuByRole, processCpu, scratch } from "./processes";
+import { Connections, notifyBody } from "./load";
+import { cpuByRole, exitWhenDone, processCpu, scratch } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
 
@@ -30,20 +31,8 @@ const RECEIVER_PORT = 8990;
 
 const { root, children } = scratch("spark-ab-");
 
-let agent = new Agent({ keepAlive: true, maxSockets: 256 });
-
-function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
-  return new Promise((done, fail) => {
-    const u = new URL(url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => done({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-    });
-    req.on("error", fail);
-    req.end(body);
-  });
-}
+const connections = new Connections();
+const post = connections.post.bind(connections);
 
 const arrivals = new Set<string>();
 const receiver = createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
@@ -79,7 +68,7 @@ async function startGateway(name: string, dir: string, port: number) {
     const id = crypto.randomUUID();
     const n = nayax++;
     ids.push(id);
-    const body = `{"HwSerial":"0434334921100366","MachineId":${71_000_000 + (n % 500)},"NayaxTransactionId":${n},"SparkTransactionId":"${id}","Amount":30.00,"CardLast4Digits":"1234","CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","CardUid":"1288528281124927","ServiceStationNumber":"1","SiteId":9000,"MachineAuTime":"20240205194122328"}`;
+    const body = notifyBody({ id, siteId: 9000, nayaxId: n, machineId: 71_000_000 + (n % 500) });
     const res = await post(`${gateway}/spark/TransactionNotify`, body, { "X-Spark-Secret": tenant.sparkCallbackSecret });
     return res.status === 200 && res.text.includes('"Approved"');
   };
@@ -90,8 +79,7 @@ async function startGateway(name: string, dir: string, port: number) {
 type Gateway = Awaited<ReturnType<typeof startGateway>>;
 
 async function slice(g: Gateway, count: boolean): Promise<void> {
-  agent.destroy();
-  agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  connections.fresh();
   execFileSync("sync");
   const from = g.ids.length;
   const before = processCpu(g.child.pid!);
@@ -150,9 +138,4 @@ async function main(): Promise<void> {
   receiver.close();
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+exitWhenDone(main());

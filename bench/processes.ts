@@ -89,3 +89,13 @@ export function scratch(prefix: string): { root: string; children: ChildProcess[
   process.on("SIGINT", () => process.exit(130));
   return { root, children };
 }
+
+/** Ends this process when `run` settles: 0 when it resolved, 1 (with the error printed) when not. */
+export function exitWhenDone(run: Promise<unknown>): void {
+  run
+    .then(() => process.exit(0))
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}

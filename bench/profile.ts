@@ -15,14 +15,13 @@
  *   CONCURRENCY=32,64 SECONDS=15 npm run bench:profile
  */
 import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, createServer, request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import { WebSocket } from "undici";
+import { Connections, notifyBody } from "./load";
 import { perfAvailable, recordNative, summarizeNative } from "./perf";
-import { processCpu, processTree, roleOf } from "./processes";
+import { exitWhenDone, processCpu, processTree, roleOf, scratch } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
 
@@ -32,35 +31,16 @@ const SECONDS = Number(process.env.SECONDS ?? 15);
 const WARMUP_SECONDS = Number(process.env.WARMUP_SECONDS ?? 5);
 const PORT = Number(process.env.PORT ?? 8900);
 const RECEIVER_PORT = PORT + 30;
-/** Terminals the load spreads over (each has its own stop index object). */
+/** Terminals the load spreads over (the tenant's stop index shards share them). */
 const MACHINES = Number(process.env.MACHINES ?? 500);
-const root = mkdtempSync(join(tmpdir(), "spark-profile-"));
-let child: ChildProcess | null = null;
-process.on("exit", () => {
-  if (child?.pid) {
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      // gone
-    }
-  }
-  rmSync(root, { recursive: true, force: true });
-});
-process.on("SIGINT", () => process.exit(130));
+const { root, children } = scratch("spark-profile-");
 
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; timing: string | null }> {
-  return new Promise((done, fail) => {
-    const u = new URL(url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => done({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), timing: (res.headers["server-timing"] as string | undefined) ?? null }));
-    });
-    req.on("error", fail);
-    req.end(body);
-  });
-}
+const connections = new Connections();
+/** A POST, with the answer's Server-Timing header (TIMINGS=1). */
+const post = async (url: string, body: string, headers: Record<string, string> = {}) => {
+  const answer = await connections.post(url, body, headers);
+  return { ...answer, timing: (answer.headers["server-timing"] as string | undefined) ?? null };
+};
 
 /** `c` clients sending back to back for `ms`. */
 async function runFor(c: number, ms: number, send: () => Promise<unknown>): Promise<void> {
@@ -151,11 +131,12 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((r) => receiver.listen(RECEIVER_PORT, "127.0.0.1", r));
   const stateDir = join(root, "state");
-  child = spawn(resolve("node_modules/.bin/tsx"), ["scripts/start.ts"], {
+  const child = spawn(resolve("node_modules/.bin/tsx"), ["scripts/start.ts"], {
     env: { ...process.env, PORT: String(PORT), STATE_DIR: stateDir, DEMO_TENANT: "1", ...(process.env.TIMINGS ? { TIMINGS: "1" } : {}) },
     stdio: ["ignore", "ignore", "inherit"],
     detached: true,
   });
+  children.push(child);
   const gateway = `http://127.0.0.1:${PORT}`;
   const tenant = await waitForDemoTenant(stateDir, 120_000);
   // WEBHOOK=0 measures without a webhook endpoint (to attribute cost; the default has one).
@@ -170,7 +151,7 @@ async function main(): Promise<void> {
   const notify = () => {
     const id = crypto.randomUUID();
     const n = nayax++;
-    const body = `{"HwSerial":"0434334921100366","MachineId":${71_000_000 + (n % MACHINES)},"NayaxTransactionId":${n},"SparkTransactionId":"${id}","Amount":30.00,"CardLast4Digits":"1234","CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","CardUid":"1288528281124927","ServiceStationNumber":"1","SiteId":9000,"MachineAuTime":"20240205194122328"}`;
+    const body = notifyBody({ id, siteId: 9000, nayaxId: n, machineId: 71_000_000 + (n % MACHINES) });
     return post(`${gateway}/spark/TransactionNotify`, body, { "X-Spark-Secret": tenant.sparkCallbackSecret });
   };
   await notify();
@@ -241,9 +222,4 @@ async function main(): Promise<void> {
   receiver.close();
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+exitWhenDone(main());

@@ -18,11 +18,12 @@
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
-import { Agent, createServer, request as httpRequest } from "node:http";
+import { createServer } from "node:http";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { renderCharts } from "./chart";
-import { cpuByRole, processCpu, processTree, scratch } from "./processes";
+import { Connections, notifyBody } from "./load";
+import { cpuByRole, exitWhenDone, processCpu, processTree, scratch } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
 
@@ -43,16 +44,8 @@ const RECEIVER_PORT = 8890;
 const bin = (name: string) => resolve("node_modules/.bin", name);
 const { root, children } = scratch("spark-bench-");
 
-/** Keep-alive connections, as Spark's and the load generator's clients would hold them. */
-/**
- * Keep-alive within a slice; a slice's idle connections are closed before the next, because the
- * other side closes idle ones itself after a few seconds and a request racing that close is lost.
- */
-let agent = new Agent({ keepAlive: true, maxSockets: 256 });
-function freshConnections(): void {
-  agent.destroy();
-  agent = new Agent({ keepAlive: true, maxSockets: 256 });
-}
+const connections = new Connections();
+const post = connections.post.bind(connections);
 
 function start(command: string, args: string[], env: Record<string, string>, logName: string): ChildProcess {
   // Kept after the run (bench/results/*.log, not committed): a failed request is explained there.
@@ -77,26 +70,6 @@ async function waitFor(url: string): Promise<void> {
   }
   throw new Error(`${url} did not come up`);
 }
-
-/** A POST over the keep-alive agent; answers the status and body. */
-function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
-  return new Promise((resolveAnswer, reject) => {
-    const req = new URL(url);
-    const request = httpRequest(
-      { host: req.hostname, port: req.port, path: req.pathname, method: "POST", agent, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), ...headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolveAnswer({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-      },
-    );
-    request.on("error", reject);
-    request.end(body);
-  });
-}
-
-const notifyBody = (id: string, siteId: number, nayaxId: number, machineId: number) =>
-  `{"HwSerial":"0434334921100366","MachineId":${machineId},"NayaxTransactionId":${nayaxId},"SparkTransactionId":"${id}","Amount":30.00,"CardLast4Digits":"1234","CardHash":"7f2082ba5dbccf706b6987e75b62083f65b5695bc2d8c827c3e46769d007a9e6","CardUid":"1288528281124927","ServiceStationNumber":"1","SiteId":${siteId},"MachineAuTime":"20240205194122328"}`;
 
 /** The loopback webhook receiver: when each session's `session.authorized` arrived. */
 function receiver() {
@@ -141,7 +114,7 @@ interface Slice {
 
 /** `c` clients sending back to back for `ms`; in-flight requests finish before it returns. */
 async function slice(c: number, ms: number, send: () => Promise<boolean>): Promise<Slice> {
-  freshConnections();
+  connections.fresh();
   const latencies: number[] = [];
   let failures = 0;
   const started = performance.now();
@@ -201,7 +174,7 @@ async function startGateway(hooks: ReturnType<typeof receiver>) {
     const id = crypto.randomUUID();
     const n = nayax++;
     sent.set(id, performance.now());
-    const res = await post(`${gateway}/spark/TransactionNotify`, notifyBody(id, 9000, n, 71_000_000 + (n % 500)), { "X-Spark-Secret": tenant!.sparkCallbackSecret });
+    const res = await post(`${gateway}/spark/TransactionNotify`, notifyBody({ id, siteId: 9000, nayaxId: n, machineId: 71_000_000 + (n % 500) }), { "X-Spark-Secret": tenant!.sparkCallbackSecret });
     const ok = res.status === 200 && res.text.includes('"Approved"');
     if (!ok) noteFailure("gateway", res);
     return ok;
@@ -223,7 +196,7 @@ async function startBaseline() {
   let nayax = 4_000_000_000;
   const notify = async (): Promise<boolean> => {
     const n = nayax++;
-    const res = await post(`http://127.0.0.1:${BASELINE_PORT}/`, notifyBody(crypto.randomUUID(), 1, n, 71_000_000 + (n % 500)));
+    const res = await post(`http://127.0.0.1:${BASELINE_PORT}/`, notifyBody({ id: crypto.randomUUID(), siteId: 1, nayaxId: n, machineId: 71_000_000 + (n % 500) }));
     if (res.status !== 200) noteFailure("baseline", res);
     return res.status === 200;
   };
@@ -394,9 +367,4 @@ async function long(): Promise<void> {
   );
 }
 
-(LONG ? long() : curve())
-  .then(() => process.exit(0))
-  .catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+exitWhenDone((LONG ? long() : curve()));

@@ -13,6 +13,7 @@ declare namespace Cloudflare {
     SPARK_TIMEOUT_MS?: string;
     /** How many history writers share the D1 writes (default 1). */
     HISTORY_WRITERS?: string;
+    /** Under load, at most one D1 batch per this many ms per history writer (default 200; 0 sends back to back). */
     HISTORY_BATCH_WINDOW_MS?: string;
     /** How long an authorized session may wait for settlement before it is flagged overdue. */
     SETTLEMENT_WINDOW_SECONDS?: string;
