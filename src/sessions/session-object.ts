@@ -83,6 +83,8 @@ export class SessionObject extends DurableObject<Env> {
   private record: SessionRecord | null = null;
   private lastSequence = 0;
   private schemaReady = false;
+  /** Storage was empty when this object started (a new session): tables made later need not be looked for. */
+  private fresh = false;
   /** Set by every commit, so an outbox run that was busy meanwhile knows to come back at once. */
   private dirty = false;
   private running: Promise<void> | null = null;
@@ -106,7 +108,10 @@ export class SessionObject extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       // A new session's tables are created with its first write, in the same transaction: one
       // commit instead of two on the callback path, and nothing stored for a session never created.
-      if (!tableExists(ctx.storage.sql, "session")) return;
+      if (!tableExists(ctx.storage.sql, "session")) {
+        this.fresh = true;
+        return;
+      }
       this.createSchema();
       const row = ctx.storage.sql.exec<{ record: string }>("SELECT record FROM session WHERE id = 1").toArray()[0];
       this.record = row ? normalized(JSON.parse(row.record) as SessionRecord) : null;
@@ -323,6 +328,7 @@ export class SessionObject extends DurableObject<Env> {
     this.schemaReady = false;
     this.indexed = null;
     this.dispatch = undefined;
+    this.fresh = true;
     this.keys = new IdempotencyKeys(this.ctx.storage.sql);
     return true;
   }
@@ -558,6 +564,7 @@ export class SessionObject extends DurableObject<Env> {
       sealerFor(this.env.ENCRYPTION_KEY),
       parseRetrySchedule(this.env.WEBHOOK_RETRY_SCHEDULE),
       (queries) => queries.forEach((query) => this.outbox.add(query)),
+      this.fresh,
     );
     return this.dispatch;
   }

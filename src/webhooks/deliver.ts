@@ -1,8 +1,10 @@
 /** One signed delivery of one event to one endpoint, and the D1 writes that record it. */
 import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { prepared } from "../db/prepared";
 import { deliveries, deliveryAttempts, webhookEndpoints } from "../db/schema";
 import { log } from "../lib/log";
+import type { SqlQuery } from "../sessions/d1-outbox";
 import { attemptDelivery } from "./attempt";
 import type { AttemptOutcome } from "./attempt";
 import { forgetEndpoints } from "./endpoints";
@@ -61,20 +63,21 @@ export async function sendOnce(db: Database, endpoint: DeliveryEndpoint, event: 
   const outcome = await sendSigned(endpoint, event);
   const attempt: AttemptRecord = { outcome, at, trigger, nextAttemptAt: null };
   const state = outcome.ok ? "delivered" : "failed";
-  await db.batch([
+  const rows = [
     attemptInsert(db, endpoint, event, attempt),
     // Counted on top of what is recorded: a test event can be redelivered any number of times.
     upsertDelivery(db, endpoint, event, { status: state, attempts: 1, lastAttemptAt: at, nextAttemptAt: null }, { addAttempts: true }),
-  ]);
+  ];
+  await db.$client.batch(rows.map((row) => row.toSQL()).map(({ sql: text, params }) => db.$client.prepare(text).bind(...params)));
   if (!outcome.ok) logFailedAttempt(endpoint, event, attempt, null, false);
   if (outcome.gone) await disableGoneEndpoint(db, endpoint.id);
   return outcome;
 }
 
 /** The D1 write of one attempt: when, what the receiver answered, how long it took, why, and what is next. */
-export function attemptInsert(db: Database, endpoint: EndpointRef, event: StoredEvent, attempt: AttemptRecord) {
+export function attemptInsert(db: Database, endpoint: EndpointRef, event: StoredEvent, attempt: AttemptRecord): SqlQuery {
   const { outcome } = attempt;
-  return db.insert(deliveryAttempts).values({
+  return insertAttempt(db, {
     eventId: event.id,
     endpointId: endpoint.id,
     tenantId: endpoint.tenantId,
@@ -88,12 +91,26 @@ export function attemptInsert(db: Database, endpoint: EndpointRef, event: Stored
   });
 }
 
+const insertAttempt = prepared((db, p) =>
+  db.insert(deliveryAttempts).values({
+    eventId: p("eventId"),
+    endpointId: p("endpointId"),
+    tenantId: p("tenantId"),
+    attemptedAt: p("attemptedAt"),
+    status: p("status"),
+    error: p("error"),
+    durationMs: p("durationMs"),
+    responseExcerpt: p("responseExcerpt"),
+    trigger: p("trigger"),
+    nextAttemptAt: p("nextAttemptAt"),
+  }),
+);
+
 /**
  * Where an event stands for an endpoint. Replays are harmless: the values are absolute, and the
  * writes of one session reach D1 in order. `addAttempts` adds to the recorded count instead.
  */
-export function upsertDelivery(db: Database, endpoint: EndpointRef, event: StoredEvent, record: DeliveryRecord, options: { addAttempts?: boolean } = {}) {
-  const now = Date.now();
+export function upsertDelivery(db: Database, endpoint: EndpointRef, event: StoredEvent, record: DeliveryRecord, options: { addAttempts?: boolean } = {}): SqlQuery {
   const row = {
     eventId: event.id,
     endpointId: endpoint.id,
@@ -105,22 +122,43 @@ export function upsertDelivery(db: Database, endpoint: EndpointRef, event: Store
     lastAttemptAt: record.lastAttemptAt,
     nextAttemptAt: record.nextAttemptAt,
     eventCreatedAt: event.createdAt,
-    updatedAt: now,
+    updatedAt: Date.now(),
   };
-  return db
-    .insert(deliveries)
-    .values(row)
-    .onConflictDoUpdate({
-      target: [deliveries.eventId, deliveries.endpointId],
-      set: {
-        state: record.status,
-        attempts: options.addAttempts ? sql`${deliveries.attempts} + excluded.attempts` : sql`excluded.attempts`,
-        lastAttemptAt: sql`excluded.last_attempt_at`,
-        nextAttemptAt: sql`excluded.next_attempt_at`,
-        updatedAt: now,
-      },
-    });
+  return (options.addAttempts ? addToDelivery : putDelivery)(db, row);
 }
+
+/** The delivery row, with `attempts` as given (`set`) or added to what D1 has (`add`). */
+function deliveryUpsert(attempts: "set" | "add") {
+  return prepared((db, p) =>
+    db
+      .insert(deliveries)
+      .values({
+        eventId: p("eventId"),
+        endpointId: p("endpointId"),
+        tenantId: p("tenantId"),
+        sessionId: p("sessionId"),
+        sequence: p("sequence"),
+        state: p("state"),
+        attempts: p("attempts"),
+        lastAttemptAt: p("lastAttemptAt"),
+        nextAttemptAt: p("nextAttemptAt"),
+        eventCreatedAt: p("eventCreatedAt"),
+        updatedAt: p("updatedAt"),
+      })
+      .onConflictDoUpdate({
+        target: [deliveries.eventId, deliveries.endpointId],
+        set: {
+          state: sql`excluded.state`,
+          attempts: attempts === "add" ? sql`${deliveries.attempts} + excluded.attempts` : sql`excluded.attempts`,
+          lastAttemptAt: sql`excluded.last_attempt_at`,
+          nextAttemptAt: sql`excluded.next_attempt_at`,
+          updatedAt: sql`excluded.updated_at`,
+        },
+      }),
+  );
+}
+const putDelivery = deliveryUpsert("set");
+const addToDelivery = deliveryUpsert("add");
 
 /**
  * The one log line of a failed attempt: ids, what the receiver did, the attempt's number and when

@@ -17,7 +17,7 @@ import { attemptInsert, disableGoneEndpoint, logFailedAttempt, sendSigned, upser
 import type { AttemptRecord, DeliveryRecord, DeliveryState, StoredEvent, Trigger } from "./deliver";
 import { deliveryEndpoints } from "./endpoints";
 import type { DeliveryEndpoint } from "./endpoints";
-import { DeliveryLedger } from "./ledger";
+import { DeliveryLedger, LEDGER_SCHEMA } from "./ledger";
 import { nextDelayMs } from "./schedule";
 
 export const DISPATCH_SCHEMA = [
@@ -27,6 +27,7 @@ export const DISPATCH_SCHEMA = [
      attempts INTEGER NOT NULL DEFAULT 0,
      next_at INTEGER NOT NULL DEFAULT 0
    ) WITHOUT ROWID`,
+  LEDGER_SCHEMA,
 ];
 
 /** Re-sends are rare (recover, redeliver), so their table is created on the first one. */
@@ -112,8 +113,11 @@ export class Dispatcher {
     private readonly schedule: readonly number[],
     /** Queues D1 writes (attempt and delivery records) to go out with the session's next D1 batch. */
     private readonly journal: (queries: readonly SqlQuery[]) => void,
+    /** The session's storage was empty when its object started: no re-send table to look for. */
+    fresh = false,
   ) {
     this.ledger = new DeliveryLedger(sql);
+    if (fresh) this.resends = false;
   }
 
   /** Attempts that ended and wait for their D1 rows to be sent (see {@link record}). */

@@ -3,11 +3,10 @@
  * storage: the source of truth for the session's timeline (never behind), projected to D1's
  * `deliveries` through the session's outbox for the events API.
  */
-import { tableExists } from "../lib/storage";
 import type { DeliveryRecord, DeliveryState } from "./deliver";
 
-/** Created on the first delivery, so a session nobody receives stores nothing more. */
-const LEDGER_SCHEMA = `CREATE TABLE IF NOT EXISTS delivery_state (
+/** Created with the session's other tables (see `DISPATCH_SCHEMA`), in its first commit. */
+export const LEDGER_SCHEMA = `CREATE TABLE IF NOT EXISTS delivery_state (
   sequence INTEGER NOT NULL,
   endpoint_id TEXT NOT NULL,
   status TEXT NOT NULL,
@@ -34,27 +33,14 @@ const recordOf = (row: Row): DeliveryRecord => ({
 });
 
 export class DeliveryLedger {
-  /** Whether the table exists; checked once, then kept true by `put`. */
-  private exists: boolean | undefined;
-
   constructor(private readonly sql: SqlStorage) {}
 
-  private ready(): boolean {
-    this.exists ??= tableExists(this.sql, "delivery_state");
-    return this.exists;
-  }
-
   get(sequence: number, endpointId: string): DeliveryRecord | null {
-    if (!this.ready()) return null;
     const row = this.sql.exec<Row>("SELECT * FROM delivery_state WHERE sequence = ? AND endpoint_id = ?", sequence, endpointId).toArray()[0];
     return row ? recordOf(row) : null;
   }
 
   put(sequence: number, endpointId: string, record: DeliveryRecord): void {
-    if (!this.ready()) {
-      this.sql.exec(LEDGER_SCHEMA);
-      this.exists = true;
-    }
     this.sql.exec(
       `INSERT INTO delivery_state (sequence, endpoint_id, status, attempts, last_attempt_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (sequence, endpoint_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
@@ -71,7 +57,6 @@ export class DeliveryLedger {
   /** Every record, by sequence then endpoint. */
   all(): Map<number, Map<string, DeliveryRecord>> {
     const bySequence = new Map<number, Map<string, DeliveryRecord>>();
-    if (!this.ready()) return bySequence;
     for (const row of this.sql.exec<Row>("SELECT * FROM delivery_state ORDER BY sequence, endpoint_id").toArray()) {
       let endpoints = bySequence.get(row.sequence);
       if (!endpoints) bySequence.set(row.sequence, (endpoints = new Map()));
