@@ -7,7 +7,9 @@
  * bench/results/profile-<C>.cpuprofile (open them in Chrome DevTools).
  *
  * With TIMINGS=1 the Worker adds `Server-Timing` stages to each answer (see src/lib/timing.ts),
- * and the script prints their percentiles among the slowest 1 % and the rest. PROFILE=0 leaves
+ * and the script prints their percentiles among the slowest 1 % and the rest (with or without
+ * the CPU profile). It also prints in which 250 ms windows the slowest 1 % started: a few
+ * adjacent windows mean one stall, many mean queueing. Failed answers are counted, not timed. PROFILE=0 leaves
  * the inspector out (it slows the isolate); PERF=1 samples the runtime's native stacks with
  * Linux `perf` instead (bench/perf.ts), which shows what JavaScript profiles cannot: file
  * creation, storage commits, SQL. Each concurrency is measured after WARMUP_SECONDS (5) of load.
@@ -31,6 +33,8 @@ const SECONDS = Number(process.env.SECONDS ?? 15);
 const WARMUP_SECONDS = Number(process.env.WARMUP_SECONDS ?? 5);
 const PORT = Number(process.env.PORT ?? 8900);
 const RECEIVER_PORT = PORT + 30;
+/** The slowest requests are placed in windows this long, to tell a stall from queueing. */
+const TAIL_WINDOW_MS = 250;
 /** Terminals the load spreads over (the tenant's stop index shards share them). */
 const MACHINES = Number(process.env.MACHINES ?? 500);
 const { root, children } = scratch("spark-profile-");
@@ -166,21 +170,29 @@ async function main(): Promise<void> {
     const native = worker ? recordNative(worker.pid, SECONDS, perfFile) : null;
     const cpuBefore = processCpu(child.pid!);
     const benchBefore = process.cpuUsage();
-    const samples: Array<{ ms: number; stages: Record<string, number> }> = [];
+    const samples: Array<{ at: number; ms: number; stages: Record<string, number> }> = [];
+    const failures: string[] = [];
     const until = performance.now() + SECONDS * 1000;
     await Promise.all(
       Array.from({ length: c }, async () => {
         while (performance.now() < until) {
           const t0 = performance.now();
           const res = await notify();
-          samples.push({ ms: performance.now() - t0, stages: stagesOf(res.timing) });
+          // Only answered callbacks count, as in `npm run bench`; a failure is counted and sampled.
+          if (res.status !== 200) failures.push(`${res.status} ${res.text.slice(0, 160)}`);
+          else samples.push({ at: t0, ms: performance.now() - t0, stages: stagesOf(res.timing) });
         }
       }),
     );
     const benchCpu = process.cpuUsage(benchBefore);
     const cpuAfter = processCpu(child.pid!);
     const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
-    console.log(`\n=== ${c} in flight: ${samples.length} requests in ${SECONDS} s (${oneDecimal(samples.length / SECONDS)}/s), p50 ${oneDecimal(percentile(sorted, 50))} ms, p99 ${oneDecimal(percentile(sorted, 99))} ms`);
+    console.log(`\n=== ${c} in flight: ${samples.length} requests in ${SECONDS} s (${oneDecimal(samples.length / SECONDS)}/s), p50 ${oneDecimal(percentile(sorted, 50))} ms, p99 ${oneDecimal(percentile(sorted, 99))} ms, ${failures.length} failed`);
+    for (const failure of failures.slice(0, 3)) console.log(`failed: ${failure}`);
+    // Whether the slowest requests come together (a stall of the runtime) or spread out (queueing).
+    const windowOf = (at: number) => Math.floor((at - (until - SECONDS * 1000)) / TAIL_WINDOW_MS);
+    const slowWindows = new Set(samples.filter((s) => s.ms >= percentile(sorted, 99)).map((s) => windowOf(s.at)));
+    console.log(`slowest 1 %: started in ${slowWindows.size} of ${Math.ceil((SECONDS * 1000) / TAIL_WINDOW_MS)} windows of ${TAIL_WINDOW_MS} ms (${[...slowWindows].sort((x, y) => x - y).map((w) => (w * TAIL_WINDOW_MS) / 1000).join(", ")} s)`);
     const roles = new Map<string, number>();
     for (const [pid, after] of cpuAfter) roles.set(roleOf(after.command), (roles.get(roleOf(after.command)) ?? 0) + after.ms - (cpuBefore.get(pid)?.ms ?? 0));
     roles.set("this script (load and webhook receiver)", (benchCpu.user + benchCpu.system) / 1000);
@@ -193,17 +205,6 @@ async function main(): Promise<void> {
     }
     console.log(`CPU per request, by process (ms; ${samples.length} requests):`);
     for (const [role, ms] of [...roles].sort((a, b) => b[1] - a[1])) console.log(`  ${oneDecimal(ms / samples.length).toString().padStart(6)}  ${role}`);
-    if (!cdp) continue;
-    const { profile } = await cdp.send<{ profile: CpuProfile }>("Profiler.stop");
-    writeFileSync(`bench/results/profile-${c}.cpuprofile`, JSON.stringify(profile));
-    const summary = summarizeProfile(profile);
-    const busy = summary.wall - summary.idle.reduce((s, [, ms]) => s + ms, 0);
-    console.log(`CPU profile: ${oneDecimal(summary.wall)} ms wall, ${oneDecimal(busy)} ms busy in the isolate (${Math.round((busy / summary.wall) * 100)} %)`);
-    for (const [l, ms] of summary.idle) console.log(`  ${oneDecimal(ms).toString().padStart(9)} ms  ${l}`);
-    console.log("top self time:");
-    for (const [l, ms] of summary.self.filter(([l]) => !/^\((idle|program)\)/.test(l)).slice(0, 20)) console.log(`  ${oneDecimal(ms).toString().padStart(9)} ms  ${l}`);
-    console.log("top total time:");
-    for (const [l, ms] of summary.total.filter(([l]) => !/^\((root|idle|program)\)/.test(l)).slice(0, 25)) console.log(`  ${oneDecimal(ms).toString().padStart(9)} ms  ${l}`);
     if (samples.some((s) => Object.keys(s.stages).length > 0)) {
       const cut = percentile(sorted, 99);
       const slow = samples.filter((s) => s.ms >= cut);
@@ -217,6 +218,17 @@ async function main(): Promise<void> {
         console.log(`  ${name.padEnd(12)} slow p50 ${oneDecimal(percentile(a, 50))} max ${oneDecimal(a.at(-1) ?? 0)} | rest p50 ${oneDecimal(percentile(b, 50))} p99 ${oneDecimal(percentile(b, 99))}`);
       }
     }
+    if (!cdp) continue;
+    const { profile } = await cdp.send<{ profile: CpuProfile }>("Profiler.stop");
+    writeFileSync(`bench/results/profile-${c}.cpuprofile`, JSON.stringify(profile));
+    const summary = summarizeProfile(profile);
+    const busy = summary.wall - summary.idle.reduce((s, [, ms]) => s + ms, 0);
+    console.log(`CPU profile: ${oneDecimal(summary.wall)} ms wall, ${oneDecimal(busy)} ms busy in the isolate (${Math.round((busy / summary.wall) * 100)} %)`);
+    for (const [l, ms] of summary.idle) console.log(`  ${oneDecimal(ms).toString().padStart(9)} ms  ${l}`);
+    console.log("top self time:");
+    for (const [l, ms] of summary.self.filter(([l]) => !/^\((idle|program)\)/.test(l)).slice(0, 20)) console.log(`  ${oneDecimal(ms).toString().padStart(9)} ms  ${l}`);
+    console.log("top total time:");
+    for (const [l, ms] of summary.total.filter(([l]) => !/^\((root|idle|program)\)/.test(l)).slice(0, 25)) console.log(`  ${oneDecimal(ms).toString().padStart(9)} ms  ${l}`);
   }
   cdp?.close();
   receiver.close();
