@@ -1,9 +1,9 @@
 /**
  * A small per-isolate cache with a time to live. Each isolate keeps its own copy, so a
  * change made elsewhere is seen here within `ttlMs`; changes made here are seen at once.
- * Callers that miss together each load: sharing one load's promise across requests hangs the
- * others (a promise settled by one request's I/O cannot resume another request; tried, the test
- * suite hung with "internal error").
+ * Callers that miss together each load: a load belongs to the request that started it, and
+ * another request waiting on it fails with "Cannot perform I/O on behalf of a different request"
+ * (tried: the test suite hung).
  */
 export class TtlCache<V> {
   private entries = new Map<string, { value: V; expiresAt: number }>();
