@@ -112,9 +112,13 @@ export class HistoryWriter extends DurableObject<Env> {
   }
 
   private async commit(statements: Statement[]): Promise<void> {
-    const db = this.env.DB;
-    await db.batch(statements.map((s) => db.prepare(s.sql).bind(...s.params)));
+    await commitStatements(this.env.DB, statements);
   }
+}
+
+/** Commits `statements` in D1 as one batch: one transaction, in the order given. */
+export async function commitStatements(d1: D1Database, statements: readonly Statement[]): Promise<void> {
+  await d1.batch(statements.map((s) => d1.prepare(s.sql).bind(...s.params)));
 }
 
 /**

@@ -1,6 +1,7 @@
 /** One signed delivery of one event to one endpoint, and the D1 writes that record it. */
 import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { commitStatements } from "../db/history-writer";
 import { prepared } from "../db/prepared";
 import { deliveries, deliveryAttempts, webhookEndpoints } from "../db/schema";
 import { log } from "../lib/log";
@@ -68,7 +69,7 @@ export async function sendOnce(db: Database, endpoint: DeliveryEndpoint, event: 
     // Counted on top of what is recorded: a test event can be redelivered any number of times.
     upsertDelivery(db, endpoint, event, { status: state, attempts: 1, lastAttemptAt: at, nextAttemptAt: null }, { addAttempts: true }),
   ];
-  await db.$client.batch(rows.map((row) => row.toSQL()).map(({ sql: text, params }) => db.$client.prepare(text).bind(...params)));
+  await commitStatements(db.$client, rows.map((row) => row.toSQL()));
   if (!outcome.ok) logFailedAttempt(endpoint, event, attempt, null, false);
   if (outcome.gone) await disableGoneEndpoint(db, endpoint.id);
   return outcome;

@@ -148,7 +148,10 @@ export class Dispatcher {
   /** Starts or ends gating; ending it releases the attempts still waiting, which then queue their rows themselves. */
   gate(on: boolean): void {
     this.gating = on;
-    if (!on) this.takeEndedAttempts().settle(false);
+    if (on) return;
+    this.takeEndedAttempts().settle(false);
+    // Rounds of the run that ended still wait in `attemptEnded`; nobody awaits them any more.
+    for (const wake of this.gateWaiters.splice(0)) wake();
   }
 
   /** Resolves once an ended attempt waits for its D1 rows to be sent (at once if one does). */
