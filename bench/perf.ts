@@ -5,6 +5,7 @@
  * locally they are most of a callback's cost. Used by `PERF=1 npm run bench:profile`.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 
 /** Samples per second: enough for a 10-second window, light enough not to slow the runtime much. */
@@ -63,4 +64,44 @@ export function summarizeNative(file: string): Array<[string, number]> {
     counts.set(category, (counts.get(category) ?? 0) + 1);
   }
   return [...counts].map(([name, n]): [string, number] => [name, total === 0 ? 0 : Math.round((1000 * n) / total) / 10]).sort((a, b) => b[1] - a[1]);
+}
+
+/**
+ * Traces when the runtime's main thread asks the kernel for ready sockets (epoll) for `seconds`:
+ * between two such calls the thread only runs work already queued, so a request that arrives
+ * meanwhile waits, whatever it is. Resolves when the trace is written.
+ */
+export function recordPolls(tid: number, seconds: number, file: string): Promise<void> {
+  const child: ChildProcess = spawn("timeout", ["-s", "INT", String(seconds), "perf", "trace", "-e", "epoll_wait,epoll_pwait", "-t", String(tid), "-o", file], { stdio: "ignore" });
+  return new Promise((done, fail) => {
+    child.on("error", fail);
+    child.on("exit", () => done());
+  });
+}
+
+/** One traced wait for ready sockets: when it started (ms into the trace), how long it took, what it answered. */
+interface Poll {
+  at: number;
+  ms: number;
+  ready: number;
+  max: number;
+}
+
+/** The polls of a `recordPolls` trace, and the stretches between them when the thread ran without looking at its sockets. */
+export function summarizePolls(file: string): { polls: number; full: number; stretches: number[]; longest: Array<[number, number]> } {
+  const polls: Poll[] = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^\s*([\d.]+) \(\s*([\d.]+) ms\): .*epoll_p?wait\(.*maxevents: (\d+).*\) = (\d+)/.exec(line);
+    if (m) polls.push({ at: Number(m[1]), ms: Number(m[2]), max: Number(m[3]), ready: Number(m[4]) });
+  }
+  const stretches: number[] = [];
+  const longest: Array<[number, number]> = [];
+  for (let i = 1; i < polls.length; i++) {
+    const from = polls[i - 1]!.at + polls[i - 1]!.ms;
+    const stretch = polls[i]!.at - from;
+    stretches.push(stretch);
+    longest.push([from, stretch]);
+  }
+  longest.sort((a, b) => b[1] - a[1]);
+  return { polls: polls.length, full: polls.filter((p) => p.ready === p.max).length, stretches: stretches.sort((a, b) => a - b), longest: longest.slice(0, 5) };
 }

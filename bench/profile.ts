@@ -8,11 +8,14 @@
  *
  * With TIMINGS=1 the Worker adds `Server-Timing` stages to each answer (see src/lib/timing.ts),
  * and the script prints their percentiles among the slowest 1 % and the rest (with or without
- * the CPU profile). It also prints in which 250 ms windows the slowest 1 % started: a few
+ * the CPU profile): `queue` is the time from sending to the handler (the request carries
+ * `X-Request-Start`), `return` what is left of the client's wait after the handler's stages. It also prints in which 250 ms windows the slowest 1 % started: a few
  * adjacent windows mean one stall, many mean queueing. Failed answers are counted, not timed. PROFILE=0 leaves
  * the inspector out (it slows the isolate); PERF=1 samples the runtime's native stacks with
  * Linux `perf` instead (bench/perf.ts), which shows what JavaScript profiles cannot: file
- * creation, storage commits, SQL. Each concurrency is measured after WARMUP_SECONDS (5) of load.
+ * creation, storage commits, SQL. POLLS=1 traces (Linux `perf trace`) when the runtime's thread
+ * asks the kernel for ready sockets: a request that arrived meanwhile waits for that, so the
+ * longest stretches between two polls are stalls of every connection. Each concurrency is measured after WARMUP_SECONDS (5) of load.
  *
  *   CONCURRENCY=32,64 SECONDS=15 npm run bench:profile
  */
@@ -22,7 +25,7 @@ import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import { WebSocket } from "undici";
 import { Connections, notifyBody } from "./load";
-import { perfAvailable, recordNative, summarizeNative } from "./perf";
+import { perfAvailable, recordNative, recordPolls, summarizeNative, summarizePolls } from "./perf";
 import { exitWhenDone, processCpu, processTree, roleOf, scratch } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
@@ -127,6 +130,15 @@ function stagesOf(header: string | null): Record<string, number> {
   return out;
 }
 
+/** The Worker's own stages, one after the other (the object's stages are inside `session`). */
+const HANDLER_STAGES = ["queue", "auth", "parse", "lookup", "session"];
+
+/** Adds `return`: what the client waited beyond the handler's stages, i.e. the answer's way back. */
+function withReturn(stages: Record<string, number>, ms: number): Record<string, number> {
+  if (stages.queue === undefined) return stages;
+  return { ...stages, return: ms - HANDLER_STAGES.reduce((sum, name) => sum + (stages[name] ?? 0), 0) };
+}
+
 async function main(): Promise<void> {
   // Longer than the Worker's idle connections live, so a delivery never races the close.
   const receiver = createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
@@ -156,7 +168,8 @@ async function main(): Promise<void> {
     const id = crypto.randomUUID();
     const n = nayax++;
     const body = notifyBody({ id, siteId: 9000, nayaxId: n, machineId: 71_000_000 + (n % MACHINES) });
-    return post(`${gateway}/spark/TransactionNotify`, body, { "X-Spark-Secret": tenant.sparkCallbackSecret });
+    // With TIMINGS=1 the Worker measures from here to its handler as the `queue` stage.
+    return post(`${gateway}/spark/TransactionNotify`, body, { "X-Spark-Secret": tenant.sparkCallbackSecret, "X-Request-Start": String(Date.now()) });
   };
   await notify();
   mkdirSync("bench/results", { recursive: true });
@@ -164,10 +177,12 @@ async function main(): Promise<void> {
   await runFor(CONCURRENCY[0]!, WARMUP_SECONDS * 1000, notify);
   for (const c of CONCURRENCY) {
     if (cdp) await cdp.send("Profiler.start");
-    // PERF=1: native samples of the runtime that runs the Worker and its objects, over the same window.
-    const worker = process.env.PERF === "1" ? processTree(child.pid!).find((p) => roleOf(p.command).startsWith("workerd (the Worker")) : undefined;
+    // PERF=1 and POLLS=1 look at the runtime that runs the Worker and its objects, over the same window.
+    const worker = process.env.PERF === "1" || process.env.POLLS === "1" ? processTree(child.pid!).find((p) => roleOf(p.command).startsWith("workerd (the Worker")) : undefined;
     const perfFile = join(root, `perf-${c}.data`);
-    const native = worker ? recordNative(worker.pid, SECONDS, perfFile) : null;
+    const native = worker && process.env.PERF === "1" ? recordNative(worker.pid, SECONDS, perfFile) : null;
+    const pollFile = join(root, `polls-${c}.txt`);
+    const polls = worker && process.env.POLLS === "1" ? recordPolls(worker.pid, SECONDS, pollFile) : null;
     const cpuBefore = processCpu(child.pid!);
     const benchBefore = process.cpuUsage();
     const samples: Array<{ at: number; ms: number; stages: Record<string, number> }> = [];
@@ -180,7 +195,10 @@ async function main(): Promise<void> {
           const res = await notify();
           // Only answered callbacks count, as in `npm run bench`; a failure is counted and sampled.
           if (res.status !== 200) failures.push(`${res.status} ${res.text.slice(0, 160)}`);
-          else samples.push({ at: t0, ms: performance.now() - t0, stages: stagesOf(res.timing) });
+          else {
+            const ms = performance.now() - t0;
+            samples.push({ at: t0, ms, stages: withReturn(stagesOf(res.timing), ms) });
+          }
         }
       }),
     );
@@ -202,6 +220,11 @@ async function main(): Promise<void> {
       for (const [category, percent] of summarizeNative(perfFile)) console.log(`  ${String(percent).padStart(5)} %  ${category}`);
     } else if (process.env.PERF === "1") {
       console.log(perfAvailable() ? "PERF=1: the Worker's runtime was not found" : "PERF=1: perf is not installed");
+    }
+    if (polls) {
+      await polls;
+      const p = summarizePolls(pollFile);
+      console.log(`socket polls of the Worker's runtime thread: ${p.polls} in ${SECONDS} s, ${p.full} of them answered the most ready sockets one poll takes; between polls p50 ${oneDecimal(percentile(p.stretches, 50))} ms, p99 ${oneDecimal(percentile(p.stretches, 99))} ms, longest ${p.longest.map(([at, ms]) => `${Math.round(ms)} ms at ${oneDecimal(at / 1000)} s`).join(", ")}`);
     }
     console.log(`CPU per request, by process (ms; ${samples.length} requests):`);
     for (const [role, ms] of [...roles].sort((a, b) => b[1] - a[1])) console.log(`  ${oneDecimal(ms / samples.length).toString().padStart(6)}  ${role}`);

@@ -31,4 +31,20 @@ describe("Server-Timing on Spark callbacks", () => {
     expect(stages.map(([name]) => name)).toEqual(["auth", "parse", "lookup", "session"]);
     for (const [, ms] of stages) expect(Number(ms)).toBeGreaterThanOrEqual(0);
   });
+
+  it("starts with the time the request waited before the handler when X-Request-Start says when it was sent", async () => {
+    const tenant = await onboard({ siteIds: [73] });
+    const request = new Request("http://gateway.test/spark/TransactionNotify", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Spark-Secret": tenant.sparkCallbackSecret, "X-Request-Start": String(Date.now() - 5_000) },
+      body: JSON.stringify(transactionNotify({ SiteId: 73, SparkTransactionId: newSessionId() })),
+    });
+    const ctx = createExecutionContext();
+    const res = await createApp().fetch(request, { ...env, TIMINGS: "1" }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    const stages = (res.headers.get("Server-Timing") ?? "").split(", ").map((part) => part.split(";dur="));
+    expect(stages.map(([name]) => name)).toEqual(["queue", "auth", "parse", "lookup", "session"]);
+    expect(Number(stages[0]![1])).toBeGreaterThanOrEqual(5_000);
+  });
 });

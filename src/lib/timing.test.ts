@@ -18,4 +18,25 @@ describe("StageTimer", () => {
     expect(timer.header()).toMatch(/^auth;dur=\d+\.\d, apply;dur=1\.3, index;dur=2\.0, session;dur=\d+\.\d$/);
     expect(Object.keys(timer.record()!)).toEqual(["auth", "apply", "index", "session"]);
   });
+
+  it("starts with the time before the handler when the client says when it sent the request", () => {
+    const timer = StageTimer.for({ TIMINGS: "1" });
+    timer.queued("1700000000000", 1_700_000_000_250);
+    timer.lap("auth");
+    expect(timer.header()).toMatch(/^queue;dur=250\.0, auth;dur=\d+\.\d$/);
+    const prefixed = StageTimer.for({ TIMINGS: "1" });
+    prefixed.queued("t=1700000000000", 1_700_000_000_040);
+    expect(prefixed.record()).toEqual({ queue: 40 });
+  });
+
+  it("leaves the queue out when the sending time is unreadable, in the future, or timings are off", () => {
+    for (const sentAt of ["", "soon", "1700000000000.5", "-5", "1700000000001"]) {
+      const timer = StageTimer.for({ TIMINGS: "1" });
+      timer.queued(sentAt, 1_700_000_000_000);
+      expect(timer.record()).toEqual({});
+    }
+    const off = StageTimer.for({});
+    off.queued("1700000000000", 1_700_000_000_250);
+    expect(off.header()).toBeNull();
+  });
 });

@@ -21,6 +21,20 @@ export class StageTimer {
     this.last = now;
   }
 
+  /**
+   * Starts with the `queue` stage when the client says when it sent the request
+   * (`X-Request-Start`, milliseconds since the epoch, optionally `t=`-prefixed): the time before
+   * the handler ran, spent in connections, the proxy and the runtime's event loop. Clocks of one
+   * machine only; anything unreadable or in the future is left out.
+   */
+  queued(sentAt: string | undefined, now = Date.now()): void {
+    if (!this.enabled || !sentAt) return;
+    const match = /^(?:t=)?(\d{1,16})$/.exec(sentAt.trim());
+    if (!match) return;
+    const ms = now - Number(match[1]);
+    if (ms >= 0) this.stages.push(["queue", ms]);
+  }
+
   /** Adds stages measured elsewhere, e.g. inside the session object. */
   add(stages: Record<string, number> | undefined): void {
     if (!this.enabled || !stages) return;
