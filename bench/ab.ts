@@ -149,11 +149,11 @@ async function main(): Promise<void> {
   const throughput: number[] = [];
   const p99: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    // Places swap each round: first to start, port and state directory go to the other checkout.
-    const [first, second] = round % 2 === 0 ? [here, there] : [there, here];
-    const started = await Promise.all([startGateway(round % 2 === 0 ? "A" : "B", first, 8880, round), startGateway(round % 2 === 0 ? "B" : "A", second, 8980, round)]);
-    const a = started.find((g) => g.name === "A")!;
-    const b = started.find((g) => g.name === "B")!;
+    // Places swap each round: which checkout starts first and on which port.
+    const swapped = round % 2 === 1;
+    const startA = () => startGateway("A", here, swapped ? 8980 : 8880, round);
+    const startB = () => startGateway("B", there, swapped ? 8880 : 8980, round);
+    const [a, b] = swapped ? ((await Promise.all([startB(), startA()])).reverse() as [Gateway, Gateway]) : await Promise.all([startA(), startB()]);
     for (let k = -1; k < SLICES; k++) {
       // Alternate who goes first, so neither always follows the other's leftovers.
       const order = k % 2 === 0 ? [a, b] : [b, a];
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     }
     const sa = summary(a);
     const sb = summary(b);
-    console.log(`round ${round + 1} of ${ROUNDS}, ${round % 2 === 0 ? "A" : "B"} in the first place:`);
+    console.log(`round ${round + 1} of ${ROUNDS}, ${swapped ? "B" : "A"} in the first place:`);
     console.log(`  A (${here}): ${sa.rps} req/s p50 ${sa.p50} p99 ${sa.p99} ms, ${sa.failures} failed; CPU per request ${sa.cpu}`);
     console.log(`  B (${there}): ${sb.rps} req/s p50 ${sb.p50} p99 ${sb.p99} ms, ${sb.failures} failed; CPU per request ${sb.cpu}`);
     console.log(`  B ÷ A: throughput ${(sb.rps / sa.rps).toFixed(2)}, p99 ${(sb.p99 / sa.p99).toFixed(2)}`);

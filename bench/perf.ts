@@ -44,7 +44,11 @@ export function perfAvailable(): boolean {
 
 /** Starts sampling `pid` into `file` for `seconds`; resolves when perf has written it. */
 export function recordNative(pid: number, seconds: number, file: string): Promise<void> {
-  const child: ChildProcess = spawn("perf", ["record", "-F", String(FREQUENCY), "-g", "-p", String(pid), "-o", file, "--", "sleep", String(seconds)], { stdio: "ignore" });
+  return exited(spawn("perf", ["record", "-F", String(FREQUENCY), "-g", "-p", String(pid), "-o", file, "--", "sleep", String(seconds)], { stdio: "ignore" }));
+}
+
+/** Resolves when `child` has exited (its output written); rejects when it could not start. */
+function exited(child: ChildProcess): Promise<void> {
   return new Promise((done, fail) => {
     child.on("error", fail);
     child.on("exit", () => done());
@@ -72,11 +76,7 @@ export function summarizeNative(file: string): Array<[string, number]> {
  * meanwhile waits, whatever it is. Resolves when the trace is written.
  */
 export function recordPolls(tid: number, seconds: number, file: string): Promise<void> {
-  const child: ChildProcess = spawn("timeout", ["-s", "INT", String(seconds), "perf", "trace", "-e", "epoll_wait,epoll_pwait", "-t", String(tid), "-o", file], { stdio: "ignore" });
-  return new Promise((done, fail) => {
-    child.on("error", fail);
-    child.on("exit", () => done());
-  });
+  return exited(spawn("timeout", ["-s", "INT", String(seconds), "perf", "trace", "-e", "epoll_wait,epoll_pwait", "-t", String(tid), "-o", file], { stdio: "ignore" }));
 }
 
 /** One traced wait for ready sockets: when it started (ms into the trace), how long it took, what it answered. */
