@@ -7,7 +7,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startSession, stopCallback, stopNotify, transactionCallback, transactionNotify } from "../sim/drive";
-import { INDEX_SHARDS } from "../src/sessions/machine-index";
+import { EARLIER_INDEX_SHARDS, INDEX_SHARDS, earlierMachineIndex, machineIndex } from "../src/sessions/machine-index";
 import { sessionStub } from "../src/sessions/stub";
 import { breakableHistory } from "./helpers";
 import type { D1Outage } from "./helpers";
@@ -224,6 +224,45 @@ describe("stop by card sees every authorization, also while D1 lags or is down (
     expect((await session(t, here.id)).status).toBe("authorized");
     const atItsMachine = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: machine, CardHash: card, SparkTransactionId: null, NayaxTransactionId: null, ServiceStationNumber: "1" }));
     expect(atItsMachine.body).toMatchObject({ SparkTransactionId: here.id, Status: { Verdict: "Approved" } });
+  });
+
+  it("an authorization indexed before the index became one object per tenant is still found, unless the current index knows better", async () => {
+    const { t, siteId } = await authorized();
+    await breakHistory();
+    outage.down = true;
+    let machine = freshMachine();
+    while (earlierMachineIndex(env, t.id, machine) === null) machine = freshMachine();
+    const earlier = earlierMachineIndex(env, t.id, machine)!;
+    const current = machineIndex(env, t.id, machine);
+    const card = (crypto.randomUUID() + crypto.randomUUID()).replace(/-/g, "");
+    const entry = (id: string, nayaxId: number, open: boolean, version: number) => ({ sessionId: id, machineId: machine, nayaxTransactionId: nayaxId, cardHash: card, serviceStationNumber: "1", open, authorizedAt: Date.now(), version });
+    // As an earlier version left it: the entry in the machine's earlier shard only.
+    const before = await deviceStart(t, siteId, { MachineId: machine, CardHash: card, ServiceStationNumber: "1" });
+    await current.forget(before.id);
+    await earlier.put(entry(before.id, before.nayaxId, true, 1));
+    const stopped = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: machine, CardHash: card, SparkTransactionId: null, NayaxTransactionId: null, ServiceStationNumber: "1" }));
+    expect(stopped.body).toMatchObject({ SparkTransactionId: before.id, Status: { Verdict: "Approved" } });
+    expect((await session(t, before.id)).status).toBe("stop_requested");
+
+    // The earlier shard still says open, the current index has the session closed: not matched.
+    const stale = await deviceStart(t, siteId, { MachineId: machine, CardHash: card, ServiceStationNumber: "1" });
+    await earlier.put(entry(stale.id, stale.nayaxId, true, 1));
+    await current.put(entry(stale.id, stale.nayaxId, false, 99));
+    await earlier.forget(before.id);
+    await current.forget(before.id);
+    const unmatched = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: machine, CardHash: card, SparkTransactionId: null, NayaxTransactionId: null, ServiceStationNumber: "1" }));
+    expect(unmatched.body).toMatchObject({ SparkTransactionId: null, Status: { Verdict: "Declined" } });
+    expect((await session(t, stale.id)).status).toBe("authorized");
+  });
+
+  it("all of a tenant's machines share one index object", async () => {
+    expect(INDEX_SHARDS).toBe(1);
+    expect(EARLIER_INDEX_SHARDS).toBeGreaterThan(1);
+    const { t } = await authorized();
+    const machine = freshMachine();
+    const entry = { sessionId: crypto.randomUUID(), machineId: machine + 7, nayaxTransactionId: 1, cardHash: null, serviceStationNumber: null, open: true, authorizedAt: Date.now(), version: 1 };
+    await machineIndex(env, t.id, machine + 7).put(entry);
+    expect(await machineIndex(env, t.id, machine).byNayaxId(machine + 7, 1)).toBe(entry.sessionId);
   });
 
   it("twenty stops sent as soon as their authorizations are answered all find their sessions", async () => {

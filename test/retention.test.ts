@@ -7,6 +7,7 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../src/index";
 import { describe, expect, it, vi } from "vitest";
+import { earlierMachineIndex, machineIndex } from "../src/sessions/machine-index";
 import { RETENTION_PAGE_SIZE, runRetention } from "../src/sessions/retention";
 import { transactionNotify } from "./fixtures";
 import { flush, newSessionId } from "./helpers";
@@ -74,6 +75,28 @@ describe("session retention", () => {
     const listed = await tenantJson<{ data: Array<{ id: string }> }>(tenant.apiKey, "/v1/sessions?limit=200");
     expect(listed.body.data.map((s) => s.id)).not.toContain(declinedId);
     expect(listed.body.data.map((s) => s.id)).toContain(openId);
+  });
+
+  it("forgets a deleted session in the stop index, also where an earlier version indexed it", async () => {
+    const tenant = await tenantWithSites(1);
+    let machine = 71_500_001;
+    while (earlierMachineIndex(env, tenant.id, machine) === null) machine++;
+    expect((await tenantJson(tenant.apiKey, `/v1/stations/${machine}/1`, { method: "PUT", json: { availability: "busy" } })).status).toBe(200);
+    const id = newSessionId();
+    const nayaxId = nayax++;
+    const answer = await sparkCall("TransactionNotify", transactionNotify({ SiteId: tenant.siteIds[0], MachineId: machine, ServiceStationNumber: "1", SparkTransactionId: id, NayaxTransactionId: nayaxId }), tenant.sparkCallbackSecret);
+    expect(answer.body.Status.Verdict).toBe("Declined");
+    await flush(id);
+    const current = machineIndex(env, tenant.id, machine);
+    const earlier = earlierMachineIndex(env, tenant.id, machine)!;
+    await earlier.put({ sessionId: id, machineId: machine, nayaxTransactionId: nayaxId, cardHash: null, serviceStationNumber: "1", open: false, authorizedAt: Date.now(), version: 1 });
+    expect(await current.byNayaxId(machine, nayaxId)).toBe(id);
+    expect(await earlier.byNayaxId(machine, nayaxId)).toBe(id);
+
+    await runRetention(env, { now: LATER });
+    expect(await readSession(tenant.apiKey, id)).toBeNull();
+    expect(await current.byNayaxId(machine, nayaxId)).toBeNull();
+    expect(await earlier.byNayaxId(machine, nayaxId)).toBeNull();
   });
 
   it("works off a backlog in bounded runs, oldest first", async () => {

@@ -21,7 +21,8 @@ import { parseSparkJson } from "../spark/json";
 import type { SessionRecord } from "../sessions/model";
 import { openSessionByCard, sessionByNayaxId } from "../sessions/finder";
 import { startSessionId } from "../sessions/ids";
-import { machineIndex } from "../sessions/machine-index";
+import { findInIndex } from "../sessions/machine-index";
+import type { StopQuery } from "../sessions/machine-index";
 import type { CallbackAnswer } from "../sessions/session-object";
 import { sessionStub } from "../sessions/stub";
 import { sparkCredentials } from "../tenants/service";
@@ -84,9 +85,8 @@ async function routeByMachine(call: CallContext, siteId: number, machineId: numb
  * The session a stop card names, from the machine's index (kept current by the session objects,
  * so it never lags); the D1 projection only for sessions the index no longer holds.
  */
-async function findStopped(call: CallContext, tenantId: string, stop: { machineId: number; nayaxTransactionId: number | null; cardHash: string; serviceStationNumber: string | null }) {
-  const index = machineIndex(call.env, tenantId, stop.machineId);
-  const indexed = stop.nayaxTransactionId !== null ? await index.byNayaxId(stop.machineId, stop.nayaxTransactionId) : await index.openByCard(stop.machineId, stop.cardHash, stop.serviceStationNumber);
+async function findStopped(call: CallContext, tenantId: string, stop: StopQuery) {
+  const indexed = await findInIndex(call.env, tenantId, stop);
   if (indexed) return indexed;
   try {
     return stop.nayaxTransactionId !== null

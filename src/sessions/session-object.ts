@@ -20,7 +20,7 @@ import { parseRetrySchedule } from "../webhooks/schedule";
 import { D1_OUTBOX_SCHEMA, D1Outbox } from "./d1-outbox";
 import { sessionEvent } from "./events";
 import type { EventBody } from "./events";
-import { machineIndex } from "./machine-index";
+import { forgetInIndex, machineIndex } from "./machine-index";
 import type { IndexEntry } from "./machine-index";
 import { ENDED_STATUSES, OPEN_STATUSES, viewOf } from "./model";
 import type { EventType, ExternalRequest, OcpiTarget, SessionRecord, SessionView } from "./model";
@@ -319,7 +319,7 @@ export class SessionObject extends DurableObject<Env> {
       if (!ENDED_STATUSES.includes(record.status) || record.pending || Date.parse(record.updatedAt) >= cutoff) return false;
       await this.running;
       if (this.schemaReady && this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM d1_outbox").one().n > 0) return false;
-      if (record.machineId !== null && record.nayaxTransactionId !== null) await machineIndex(this.env, record.tenantId, record.machineId).forget(record.id);
+      if (record.machineId !== null && record.nayaxTransactionId !== null) await forgetInIndex(this.env, record.tenantId, record.machineId, record.id);
     }
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
