@@ -243,6 +243,9 @@ describe("stop by card sees every authorization, also while D1 lags or is down (
     const stopped = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: machine, CardHash: card, SparkTransactionId: null, NayaxTransactionId: null, ServiceStationNumber: "1" }));
     expect(stopped.body).toMatchObject({ SparkTransactionId: before.id, Status: { Verdict: "Approved" } });
     expect((await session(t, before.id)).status).toBe("stop_requested");
+    // By NayaxTransactionId too (a repeat of that stop: the session already stopping answers it).
+    const byId = await t.driver.send("StopCallback", stopCallback({ StopSiteId: siteId, MachineId: machine, CardHash: card, SparkTransactionId: null, NayaxTransactionId: before.nayaxId, ServiceStationNumber: "1" }));
+    expect(byId.body).toMatchObject({ SparkTransactionId: before.id });
 
     // The earlier shard still says open, the current index has the session closed: not matched.
     const stale = await deviceStart(t, siteId, { MachineId: machine, CardHash: card, ServiceStationNumber: "1" });
