@@ -60,10 +60,7 @@ export async function flush(sessionId: string): Promise<void> {
   const stub = sessionStub(env, sessionId);
   for (let i = 0; i < FLUSH_ATTEMPTS; i++) {
     await runDurableObjectAlarm(stub);
-    const pending = await runInDurableObject(stub, (_object, state) => {
-      const table = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'd1_outbox'").one().n;
-      return table === 0 ? 0 : state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM d1_outbox").one().n;
-    });
+    const pending = await runInDurableObject(stub, (object) => object.pendingHistory());
     if (pending === 0) return;
     await new Promise((resolve) => setTimeout(resolve, FLUSH_PAUSE_MS));
   }

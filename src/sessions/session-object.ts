@@ -17,7 +17,8 @@ import type { Decider } from "../decisions/endpoint";
 import { DISPATCH_SCHEMA, Dispatcher } from "../webhooks/dispatcher";
 import type { DeliveryView, ResendRequest } from "../webhooks/dispatcher";
 import { parseRetrySchedule } from "../webhooks/schedule";
-import { D1_OUTBOX_SCHEMA, D1Outbox } from "./d1-outbox";
+import { D1Outbox } from "./d1-outbox";
+import type { Projection } from "./d1-outbox";
 import { sessionEvent } from "./events";
 import type { EventBody } from "./events";
 import { forgetInIndex, machineIndex } from "./machine-index";
@@ -63,7 +64,13 @@ const PROJECTION_MAX_WAIT_MS = 1_000;
 const PROJECTION_RETRY_MS = 5_000;
 
 const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL)`,
+  // d1_sequence: the events D1 has (through this sequence); d1_current: D1's row of the session is this record.
+  `CREATE TABLE IF NOT EXISTS session (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     record TEXT NOT NULL,
+     d1_sequence INTEGER NOT NULL DEFAULT 0,
+     d1_current INTEGER NOT NULL DEFAULT 0
+   )`,
   `CREATE TABLE IF NOT EXISTS events (
      sequence INTEGER PRIMARY KEY,
      id TEXT NOT NULL,
@@ -75,9 +82,10 @@ const SCHEMA = [
 
 /**
  * One object per charging session, named by its SparkTransactionId. It loads the record, applies
- * commands through the rules (`./rules.ts`), and commits each change with its events and its D1
- * writes in one storage transaction (the outbox); its alarm then delivers and projects them,
- * re-sends calls to Spark in doubt, and keeps the machine's stop index current.
+ * commands through the rules (`./rules.ts`), and commits each change with its events in one
+ * storage transaction; then, at once and on its alarm, it delivers them, brings D1 up to date
+ * from its own storage (`projection`), re-sends calls to Spark in doubt, and keeps the machine's
+ * stop index current.
  */
 export class SessionObject extends DurableObject<Env> {
   private record: SessionRecord | null = null;
@@ -96,27 +104,48 @@ export class SessionObject extends DurableObject<Env> {
   /** A decision endpoint being asked about this session's authorization. */
   private deciding: Promise<CallbackAnswer> | null = null;
   private dispatch: Dispatcher | undefined;
-  private readonly outbox: D1Outbox;
+  private outbox: D1Outbox;
+  /** How far D1 has this session (see `SCHEMA`), as stored. */
+  private inD1 = { sequence: 0, current: false };
+  /** Counts commits in this life of the object, so a D1 batch knows whether the record changed while it was out. */
+  private revision = 0;
   private keys: IdempotencyKeys<OperationResult>;
   private readonly db: Database;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = database(env.DB);
-    this.outbox = new D1Outbox(ctx.storage.sql, (statements) => historyWriter(env, this.record!.id).write(statements));
     this.keys = new IdempotencyKeys(ctx.storage.sql);
+    // A new session's tables are created with its first write, in the same transaction: one
+    // commit instead of two on the callback path, and nothing stored for a session never created.
+    this.fresh = !tableExists(ctx.storage.sql, "session");
+    this.outbox = this.newOutbox();
+    if (this.fresh) return;
     ctx.blockConcurrencyWhile(async () => {
-      // A new session's tables are created with its first write, in the same transaction: one
-      // commit instead of two on the callback path, and nothing stored for a session never created.
-      if (!tableExists(ctx.storage.sql, "session")) {
-        this.fresh = true;
-        return;
-      }
       this.createSchema();
-      const row = ctx.storage.sql.exec<{ record: string }>("SELECT record FROM session WHERE id = 1").toArray()[0];
+      const row = this.loadRow();
       this.record = row ? normalized(JSON.parse(row.record) as SessionRecord) : null;
+      this.inD1 = { sequence: row?.d1_sequence ?? 0, current: row?.d1_current === 1 };
       this.lastSequence = ctx.storage.sql.exec<{ s: number | null }>("SELECT MAX(sequence) AS s FROM events").one().s ?? 0;
     });
+  }
+
+  private loadRow(): { record: string; d1_sequence: number; d1_current: number } | undefined {
+    const select = () =>
+      this.ctx.storage.sql.exec<{ record: string; d1_sequence: number; d1_current: number }>("SELECT record, d1_sequence, d1_current FROM session WHERE id = 1").toArray()[0];
+    try {
+      return select();
+    } catch {
+      // Stored by a version that queued its D1 writes instead: D1 is assumed behind, and is sent everything once.
+      this.ctx.storage.sql.exec(
+        "ALTER TABLE session ADD COLUMN d1_sequence INTEGER NOT NULL DEFAULT 0; ALTER TABLE session ADD COLUMN d1_current INTEGER NOT NULL DEFAULT 0",
+      );
+      return select();
+    }
+  }
+
+  private newOutbox(): D1Outbox {
+    return new D1Outbox(this.ctx.storage.sql, (statements) => historyWriter(this.env, this.record!.id).write(statements), this.projection(), this.fresh);
   }
 
   // ------------------------------------------------------------------ reads
@@ -318,7 +347,7 @@ export class SessionObject extends DurableObject<Env> {
     if (record) {
       if (!ENDED_STATUSES.includes(record.status) || record.pending || Date.parse(record.updatedAt) >= cutoff) return false;
       await this.running;
-      if (this.schemaReady && this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM d1_outbox").one().n > 0) return false;
+      if (this.pendingHistory() > 0) return false;
       if (record.machineId !== null && record.nayaxTransactionId !== null) await forgetInIndex(this.env, record.tenantId, record.machineId, record.id);
     }
     await this.ctx.storage.deleteAlarm();
@@ -329,6 +358,8 @@ export class SessionObject extends DurableObject<Env> {
     this.indexed = null;
     this.dispatch = undefined;
     this.fresh = true;
+    this.inD1 = { sequence: 0, current: false };
+    this.outbox = this.newOutbox();
     this.keys = new IdempotencyKeys(this.ctx.storage.sql);
     return true;
   }
@@ -352,7 +383,7 @@ export class SessionObject extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       if (!this.schemaReady) this.createSchema();
       this.ctx.storage.sql.exec(
-        "INSERT INTO session (id, record) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+        "INSERT INTO session (id, record, d1_current) VALUES (1, ?, 0) ON CONFLICT (id) DO UPDATE SET record = excluded.record, d1_current = 0",
         JSON.stringify(next),
       );
       for (const type of types) {
@@ -367,17 +398,57 @@ export class SessionObject extends DurableObject<Env> {
           text,
           at.getTime(),
         );
-        this.outbox.add(eventInsert(next, { id: body.id, type, sequence, body: text, createdAt: at.getTime() }));
       }
-      this.outbox.add(sessionUpsert(next, this.lastSequence));
     });
     this.record = next;
+    this.revision++;
+    this.inD1.current = false;
     this.wake();
   }
 
   private createSchema(): void {
-    this.ctx.storage.sql.exec([...SCHEMA, ...DISPATCH_SCHEMA, D1_OUTBOX_SCHEMA].join(";\n"));
+    this.ctx.storage.sql.exec([...SCHEMA, ...DISPATCH_SCHEMA].join(";\n"));
     this.schemaReady = true;
+  }
+
+  // ------------------------------------------------------------------ D1
+
+  /** D1 writes not yet in D1: queued ones, and 1 for the session's own state when D1 is behind it. */
+  pendingHistory(): number {
+    const behind = this.record !== null && (!this.inD1.current || this.inD1.sequence < this.lastSequence);
+    return this.outbox.queued() + (behind ? 1 : 0);
+  }
+
+  /** The session's state and events as D1 writes, from where D1 stands: built when sent, never queued. */
+  private projection(): Projection {
+    return {
+      pending: (max) => {
+        const record = this.record;
+        const from = this.inD1.sequence;
+        if (!record || (this.inD1.current && from >= this.lastSequence)) return { statements: [], complete: true, sent: () => undefined };
+        const rows = this.ctx.storage.sql
+          .exec<{ id: string; type: string; sequence: number; body: string; created_at: number }>(
+            "SELECT id, type, sequence, body, created_at FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+            from,
+            max,
+          )
+          .toArray();
+        const statements = rows.map((row) => eventInsert(record, { id: row.id, type: row.type, sequence: row.sequence, body: row.body, createdAt: row.created_at }).toSQL());
+        const through = rows.at(-1)?.sequence ?? from;
+        const complete = through >= this.lastSequence && statements.length < max;
+        if (complete) statements.push(sessionUpsert(record, this.lastSequence).toSQL());
+        const revision = this.revision;
+        return {
+          statements,
+          complete,
+          sent: () => {
+            // A commit while the batch was out leaves D1 behind the record, though not behind these events.
+            this.inD1 = { sequence: Math.max(this.inD1.sequence, through), current: complete && revision === this.revision };
+            this.ctx.storage.sql.exec("UPDATE session SET d1_sequence = ?, d1_current = ? WHERE id = 1", this.inD1.sequence, this.inD1.current ? 1 : 0);
+          },
+        };
+      },
+    };
   }
 
   // ------------------------------------------------------------------ the machine's stop index
