@@ -135,7 +135,8 @@ export class SessionObject extends DurableObject<Env> {
       this.ctx.storage.sql.exec<{ record: string; d1_sequence: number; d1_current: number }>("SELECT record, d1_sequence, d1_current FROM session WHERE id = 1").toArray()[0];
     try {
       return select();
-    } catch {
+    } catch (error) {
+      if (!String(error).includes("no such column")) throw error;
       // Stored by a version that queued its D1 writes instead: D1 is assumed behind, and is sent everything once.
       this.ctx.storage.sql.exec(
         "ALTER TABLE session ADD COLUMN d1_sequence INTEGER NOT NULL DEFAULT 0; ALTER TABLE session ADD COLUMN d1_current INTEGER NOT NULL DEFAULT 0",
