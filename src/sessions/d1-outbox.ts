@@ -51,7 +51,7 @@ export class D1Outbox {
 
   /** Queues a write to go with the next batch; call inside the storage transaction of what it records. */
   add(query: SqlQuery): void {
-    if (!this.ready) {
+    if (!this.exists()) {
       this.sql.exec(D1_OUTBOX_SCHEMA);
       this.ready = true;
     }
@@ -61,13 +61,7 @@ export class D1Outbox {
 
   /** Writes queued and not yet in D1. */
   queued(): number {
-    this.ready ??= tableExists(this.sql, "d1_outbox");
-    return this.ready ? this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM d1_outbox").one().n : 0;
-  }
-
-  /** Forgets what it knew of its table (the object's storage was deleted). */
-  reset(): void {
-    this.ready = false;
+    return this.exists() ? this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM d1_outbox").one().n : 0;
   }
 
   /**
@@ -102,9 +96,12 @@ export class D1Outbox {
     }
   }
 
+  private exists(): boolean {
+    return (this.ready ??= tableExists(this.sql, "d1_outbox"));
+  }
+
   private take(limit: number): Array<{ id: number; statement: string; params: string }> {
-    this.ready ??= tableExists(this.sql, "d1_outbox");
-    if (!this.ready) return [];
+    if (!this.exists()) return [];
     return this.sql.exec<{ id: number; statement: string; params: string }>("SELECT id, statement, params FROM d1_outbox ORDER BY id LIMIT ?", limit).toArray();
   }
 }

@@ -107,8 +107,6 @@ export class SessionObject extends DurableObject<Env> {
   private outbox: D1Outbox;
   /** How far D1 has this session (see `SCHEMA`), as stored. */
   private inD1 = { sequence: 0, current: false };
-  /** Counts commits in this life of the object, so a D1 batch knows whether the record changed while it was out. */
-  private revision = 0;
   private keys: IdempotencyKeys<OperationResult>;
   private readonly db: Database;
 
@@ -402,7 +400,6 @@ export class SessionObject extends DurableObject<Env> {
       }
     });
     this.record = next;
-    this.revision++;
     this.inD1.current = false;
     this.wake();
   }
@@ -438,13 +435,12 @@ export class SessionObject extends DurableObject<Env> {
         const through = rows.at(-1)?.sequence ?? from;
         const complete = through >= this.lastSequence && statements.length < max;
         if (complete) statements.push(sessionUpsert(record, this.lastSequence).toSQL());
-        const revision = this.revision;
         return {
           statements,
           complete,
           sent: () => {
-            // A commit while the batch was out leaves D1 behind the record, though not behind these events.
-            this.inD1 = { sequence: Math.max(this.inD1.sequence, through), current: complete && revision === this.revision };
+            // A commit while the batch was out (every commit sets a new record) leaves D1 behind the record, though not behind these events.
+            this.inD1 = { sequence: Math.max(this.inD1.sequence, through), current: complete && record === this.record };
             this.ctx.storage.sql.exec("UPDATE session SET d1_sequence = ?, d1_current = ? WHERE id = 1", this.inD1.sequence, this.inD1.current ? 1 : 0);
           },
         };
