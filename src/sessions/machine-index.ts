@@ -56,7 +56,11 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS entries (
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_nayax ON entries (machine_id, nayax_transaction_id);
-CREATE INDEX IF NOT EXISTS entries_open ON entries (machine_id, open, authorized_at)`;
+CREATE INDEX IF NOT EXISTS entries_open ON entries (machine_id, open, authorized_at);
+CREATE INDEX IF NOT EXISTS entries_ended ON entries (updated_at) WHERE open = 0`;
+
+/** Removes ended entries past {@link KEEP_ENDED_MS}: through \`entries_ended\`, so it reads only those, never the whole index. */
+export const SWEEP_ENDED = "DELETE FROM entries WHERE open = 0 AND updated_at < ?";
 
 export class MachineIndex extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -84,7 +88,7 @@ export class MachineIndex extends DurableObject<Env> {
       entry.version,
       now,
     );
-    if (!entry.open) this.ctx.storage.sql.exec("DELETE FROM entries WHERE open = 0 AND updated_at < ?", now - KEEP_ENDED_MS);
+    if (!entry.open) this.ctx.storage.sql.exec(SWEEP_ENDED, now - KEEP_ENDED_MS);
   }
 
   /** The session authorized with this NayaxTransactionId at this machine, open or not. */
