@@ -8,6 +8,7 @@
 import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { tableExists } from "../src/lib/storage";
 import type { Projection } from "../src/sessions/d1-outbox";
 import type { SessionRecord } from "../src/sessions/model";
 import { eventInsert, sessionUpsert } from "../src/sessions/projection";
@@ -34,8 +35,6 @@ const inside = <R>(id: string, fn: (object: Internals, state: DurableObjectState
 const d1Session = (id: string) => env.DB.prepare("SELECT status, overdue, last_sequence FROM sessions WHERE id = ?").bind(id).first<{ status: string; overdue: number; last_sequence: number }>();
 const d1Events = async (id: string) =>
   (await env.DB.prepare("SELECT id, sequence, type FROM session_events WHERE session_id = ? ORDER BY sequence").bind(id).all<{ id: string; sequence: number; type: string }>()).results;
-const hasTable = (state: DurableObjectState, name: string) =>
-  state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?", name).one().n > 0;
 
 const outage: D1Outage = { down: false };
 afterEach(() => {
@@ -52,7 +51,7 @@ describe("a session's history in D1, built from its own storage", () => {
     expect((await d1Events(session.id)).map((e) => e.type)).toEqual(["session.authorized"]);
     await inside(session.id, (object, state) => {
       // Nothing was ever queued: the queue's table was not even made.
-      expect(hasTable(state, "d1_outbox")).toBe(false);
+      expect(tableExists(state.storage.sql, "d1_outbox")).toBe(false);
       expect(state.storage.sql.exec("SELECT d1_sequence, d1_current FROM session").one()).toEqual({ d1_sequence: 1, d1_current: 1 });
       expect(object.pendingHistory()).toBe(0);
     });

@@ -10,6 +10,18 @@ import { sessionStub } from "./stub";
 const query = (name: string): SqlQuery => ({ toSQL: () => ({ sql: `-- ${name}`, params: [name] }) });
 const names = (batch: Statement[]) => batch.map((s) => s.params[0]);
 
+/** A session whose own writes are `names`, handed out in chunks of what fits; `own.sent` once D1 has them. */
+function ownWrites(names: string[]): { own: { left: string[]; sent: string[] }; projection: Projection } {
+  const own = { left: [...names], sent: [] as string[] };
+  const projection: Projection = {
+    pending: (max) => {
+      const chunk = own.left.slice(0, max);
+      return { statements: chunk.map((name) => query(name).toSQL()), complete: chunk.length === own.left.length, sent: () => (own.sent.push(...chunk), own.left.splice(0, chunk.length)) };
+    },
+  };
+  return { own, projection };
+}
+
 /** Runs `fn` with an outbox on the storage of an object of its own; `send` records each batch, or fails while `down`. */
 function withOutbox<R>(fn: (outbox: D1Outbox, batches: Statement[][], link: { down: boolean }, queued: () => number) => Promise<R>, projection?: Projection): Promise<R> {
   return runInDurableObject(sessionStub(env, `outbox-${crypto.randomUUID()}`), async (_, state) => {
@@ -72,14 +84,7 @@ describe("D1Outbox.flush", () => {
   });
 
   it("sends the session's own writes after the queued ones and before the extras, and counts them sent only once D1 has them", async () => {
-    /** A session whose own writes are `own`, in chunks of what fits. */
-    const own = { left: ["e1", "e2", "session"], sent: [] as string[] };
-    const projection: Projection = {
-      pending: (max) => {
-        const chunk = own.left.slice(0, max);
-        return { statements: chunk.map((name) => query(name).toSQL()), complete: chunk.length === own.left.length, sent: () => (own.sent.push(...chunk), own.left.splice(0, chunk.length)) };
-      },
-    };
+    const { own, projection } = ownWrites(["e1", "e2", "session"]);
     await withOutbox(async (outbox, batches, link, queued) => {
       outbox.add(query("q1"));
       link.down = true;
@@ -94,13 +99,7 @@ describe("D1Outbox.flush", () => {
   });
 
   it("a full queue leaves the session's own writes to the next batch, and those that do not fit to the one after", async () => {
-    const own = { left: ["e1", "e2", "session"] };
-    const projection: Projection = {
-      pending: (max) => {
-        const chunk = own.left.slice(0, max);
-        return { statements: chunk.map((name) => query(name).toSQL()), complete: chunk.length === own.left.length, sent: () => own.left.splice(0, chunk.length) };
-      },
-    };
+    const { projection } = ownWrites(["e1", "e2", "session"]);
     await withOutbox(async (outbox, batches) => {
       for (let i = 0; i < 2 * MAX_BATCH_STATEMENTS - 1; i++) outbox.add(query(`q${i}`));
       expect(await outbox.flush({ required: [query("attempt")] })).toEqual({ ok: true, extraSent: true });
