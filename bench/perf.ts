@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 
 /** Samples per second: enough for a 10-second window, light enough not to slow the runtime much. */
-const FREQUENCY = 499;
+export const FREQUENCY = 499;
 
 /** Whole-stack rules first: everything done while creating an object or keeping an alarm counts there. */
 const ENCLOSING: Array<[string, RegExp]> = [
@@ -104,4 +104,57 @@ export function summarizePolls(file: string): { polls: number; full: number; str
   }
   longest.sort((a, b) => b[1] - a[1]);
   return { polls: polls.length, full: polls.filter((p) => p.ready === p.max).length, stretches: stretches.sort((a, b) => a - b), longest: longest.slice(0, 5) };
+}
+
+/**
+ * Samples `pid`'s native stacks together with its main thread's polls for ready sockets, on one
+ * clock, for `seconds` (`STRETCHES=1 npm run bench:profile`): what the thread ran during the
+ * longest stretches without a poll. Resolves when perf has written `file`.
+ */
+export function recordStretches(pid: number, seconds: number, file: string): Promise<void> {
+  const events = ["-e", "cpu-clock", "-F", String(FREQUENCY), "-e", "syscalls:sys_enter_epoll_wait", "-e", "syscalls:sys_enter_epoll_pwait", "-e", "sched:sched_switch"];
+  return exited(spawn("perf", ["record", "-g", ...events, "-p", String(pid), "-o", file, "--", "sleep", String(seconds)], { stdio: "ignore" }));
+}
+
+/**
+ * One stretch between two polls: when it started (ms into the trace), how long, its samples on
+ * the CPU by category, and the time (ms) it spent off the CPU by what it was blocked in.
+ */
+export interface Stretch {
+  at: number;
+  ms: number;
+  samples: Map<string, number>;
+  blocked: Map<string, number>;
+}
+
+/** The `longest` stretches of a `recordStretches` trace of thread `tid`, and every sample of the trace by category. */
+export function summarizeStretches(file: string, tid: number, longest = 5): { polls: number; stretches: Stretch[]; whole: Stretch } {
+  const script = execFileSync("perf", ["script", "-i", file, "-F", "tid,time,event,ip,sym"], { maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "ignore"] }).toString("utf8");
+  const polls: number[] = [];
+  const samples: Array<{ at: number; category: string }> = [];
+  // Off the CPU from a switch until the thread's next event of any kind (within a sample's period).
+  const blocks: Array<{ at: number; ms: number; category: string }> = [];
+  let switched: { at: number; category: string } | null = null;
+  for (const block of script.split("\n\n")) {
+    const [head, ...frames] = block.trim().split("\n");
+    const m = /^\s*(\d+)\s+([\d.]+):\s+(\S+):/.exec(head ?? "");
+    if (!m || Number(m[1]) !== tid) continue;
+    const at = Number(m[2]) * 1000;
+    if (switched) blocks.push({ at: switched.at, ms: at - switched.at, category: switched.category });
+    switched = null;
+    const category = categoryOf(frames.map((f) => f.trim()));
+    if (m[3]!.includes("epoll")) polls.push(at);
+    else if (m[3] === "cpu-clock") samples.push({ at, category });
+    else if (m[3] === "sched:sched_switch") switched = { at, category };
+  }
+  const stretch = (from: number, to: number): Stretch => {
+    const on = new Map<string, number>();
+    const off = new Map<string, number>();
+    for (const s of samples) if (s.at > from && s.at < to) on.set(s.category, (on.get(s.category) ?? 0) + 1);
+    for (const b of blocks) if (b.at > from && b.at < to) off.set(b.category, (off.get(b.category) ?? 0) + b.ms);
+    return { at: from - (polls[0] ?? 0), ms: to - from, samples: on, blocked: off };
+  };
+  const gaps = polls.slice(1).map((to, i) => ({ from: polls[i]!, to }));
+  gaps.sort((a, b) => b.to - b.from - (a.to - a.from));
+  return { polls: polls.length, stretches: gaps.slice(0, longest).map(({ from, to }) => stretch(from, to)), whole: stretch(polls[0] ?? 0, polls.at(-1) ?? 0) };
 }

@@ -15,7 +15,9 @@
  * Linux `perf` instead (bench/perf.ts), which shows what JavaScript profiles cannot: file
  * creation, storage commits, SQL. POLLS=1 traces (Linux `perf trace`) when the runtime's thread
  * asks the kernel for ready sockets: a request that arrived meanwhile waits for that, so the
- * longest stretches between two polls are stalls of every connection. Each concurrency is measured after WARMUP_SECONDS (5) of load.
+ * longest stretches between two polls are stalls of every connection; STRETCHES=1 samples the
+ * runtime's native stacks and its polls on one clock and prints what the thread ran during the
+ * longest of those stretches. Each concurrency is measured after WARMUP_SECONDS (5) of load.
  *
  *   CONCURRENCY=32,64 SECONDS=15 npm run bench:profile
  */
@@ -25,7 +27,8 @@ import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import { WebSocket } from "undici";
 import { Connections, notifyBody } from "./load";
-import { perfAvailable, recordNative, recordPolls, summarizeNative, summarizePolls } from "./perf";
+import { FREQUENCY, perfAvailable, recordNative, recordPolls, recordStretches, summarizeNative, summarizePolls, summarizeStretches } from "./perf";
+import type { Stretch } from "./perf";
 import { exitWhenDone, processCpu, processTree, roleOf, scratch } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
@@ -177,12 +180,14 @@ async function main(): Promise<void> {
   await runFor(CONCURRENCY[0]!, WARMUP_SECONDS * 1000, notify);
   for (const c of CONCURRENCY) {
     if (cdp) await cdp.send("Profiler.start");
-    // PERF=1 and POLLS=1 look at the runtime that runs the Worker and its objects, over the same window.
-    const worker = process.env.PERF === "1" || process.env.POLLS === "1" ? processTree(child.pid!).find((p) => roleOf(p.command).startsWith("workerd (the Worker")) : undefined;
+    // PERF=1, POLLS=1 and STRETCHES=1 look at the runtime that runs the Worker and its objects, over the same window.
+    const worker = ["PERF", "POLLS", "STRETCHES"].some((name) => process.env[name] === "1") ? processTree(child.pid!).find((p) => roleOf(p.command).startsWith("workerd (the Worker")) : undefined;
     const perfFile = join(root, `perf-${c}.data`);
     const native = worker && process.env.PERF === "1" ? recordNative(worker.pid, SECONDS, perfFile) : null;
     const pollFile = join(root, `polls-${c}.txt`);
     const polls = worker && process.env.POLLS === "1" ? recordPolls(worker.pid, SECONDS, pollFile) : null;
+    const stretchFile = join(root, `stretches-${c}.data`);
+    const stretches = worker && process.env.STRETCHES === "1" ? recordStretches(worker.pid, SECONDS, stretchFile) : null;
     const cpuBefore = processCpu(child.pid!);
     const benchBefore = process.cpuUsage();
     const samples: Array<{ at: number; ms: number; stages: Record<string, number> }> = [];
@@ -225,6 +230,15 @@ async function main(): Promise<void> {
       await polls;
       const p = summarizePolls(pollFile);
       console.log(`socket polls of the Worker's runtime thread: ${p.polls} in ${SECONDS} s, ${p.full} of them answered the most ready sockets one poll takes; between polls p50 ${oneDecimal(percentile(p.stretches, 50))} ms, p99 ${oneDecimal(percentile(p.stretches, 99))} ms, longest ${p.longest.map(([at, ms]) => `${Math.round(ms)} ms at ${oneDecimal(at / 1000)} s`).join(", ")}`);
+    }
+    if (stretches && worker) {
+      await stretches;
+      const { polls: n, stretches: longest, whole } = summarizeStretches(stretchFile, worker.pid);
+      const mix = (by: Map<string, number>, unit: string) => [...by].sort((a, b) => b[1] - a[1]).map(([name, k]) => `${name} ${Math.round(k)}${unit}`).join(", ") || "nothing";
+      const show = (s: Stretch) => `on the CPU (samples): ${mix(s.samples, "")}; off it, blocked in: ${mix(s.blocked, " ms")}`;
+      console.log(`the runtime thread's longest stretches without a socket poll (${n} polls; native samples at ${FREQUENCY} Hz):`);
+      for (const s of longest) console.log(`  ${Math.round(s.ms)} ms at ${oneDecimal(s.at / 1000)} s: ${show(s)}`);
+      console.log(`  the whole window (${oneDecimal(whole.ms / 1000)} s): ${show(whole)}`);
     }
     console.log(`CPU per request, by process (ms; ${samples.length} requests):`);
     for (const [role, ms] of [...roles].sort((a, b) => b[1] - a[1])) console.log(`  ${oneDecimal(ms / samples.length).toString().padStart(6)}  ${role}`);
