@@ -112,8 +112,31 @@ export function summarizePolls(file: string): { polls: number; full: number; str
  * longest stretches without a poll. Resolves when perf has written `file`.
  */
 export function recordStretches(pid: number, seconds: number, file: string): Promise<void> {
-  const events = ["-e", "cpu-clock", "-F", String(FREQUENCY), "-e", "syscalls:sys_enter_epoll_wait", "-e", "syscalls:sys_enter_epoll_pwait", "-e", "sched:sched_switch"];
-  return exited(spawn("perf", ["record", "-g", ...events, "-p", String(pid), "-o", file, "--", "sleep", String(seconds)], { stdio: "ignore" }));
+  return exited(spawn("perf", ["record", "-g", ...THREAD_EVENTS, "-p", String(pid), "-o", file, "--", "sleep", String(seconds)], { stdio: "ignore" }));
+}
+
+/** Time off the CPU in a poll for ready sockets: nothing to do. */
+export const IDLE = "idle (waiting for sockets)";
+
+/** Native samples, socket polls and switches off the CPU: what a thread did with its time. */
+const THREAD_EVENTS = ["-e", "cpu-clock", "-F", String(FREQUENCY), "-e", "syscalls:sys_enter_epoll_wait", "-e", "syscalls:sys_enter_epoll_pwait", "-e", "sched:sched_switch"];
+
+/** The same recording as {@link recordStretches}, until `stop` (`STRETCHES=1 npm run bench`, one per side). */
+export function recordThread(pid: number, file: string): { stop: () => Promise<void> } {
+  const perf = spawn("perf", ["record", "-g", ...THREAD_EVENTS, "-p", String(pid), "-o", file], { stdio: "ignore" });
+  const done = exited(perf);
+  return {
+    stop: () => {
+      perf.kill("SIGINT");
+      return done;
+    },
+  };
+}
+
+/** A thread's time by category, in ms: on the CPU (from samples) and off it (blocked). */
+export function threadTime(file: string, tid: number): { onCpu: Map<string, number>; blocked: Map<string, number> } {
+  const { samples, blocked } = readThread(file, tid).tally(-Infinity, Infinity);
+  return { onCpu: new Map([...samples].map(([name, n]) => [name, (n * 1000) / FREQUENCY])), blocked };
 }
 
 /**
@@ -127,8 +150,8 @@ export interface Stretch {
   blocked: Map<string, number>;
 }
 
-/** The `longest` stretches of a `recordStretches` trace of thread `tid`, and every sample of the trace by category. */
-export function summarizeStretches(file: string, tid: number, longest = 5): { polls: number; stretches: Stretch[]; whole: Stretch } {
+/** A recorded thread's polls, its samples on the CPU, and its times off it, each with what it was doing (ms on one clock). */
+function readThread(file: string, tid: number) {
   const script = execFileSync("perf", ["script", "-i", file, "-F", "tid,time,event,ip,sym"], { maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "ignore"] }).toString("utf8");
   const polls: number[] = [];
   const samples: Array<{ at: number; category: string }> = [];
@@ -145,15 +168,24 @@ export function summarizeStretches(file: string, tid: number, longest = 5): { po
     const category = categoryOf(frames.map((f) => f.trim()));
     if (m[3]!.includes("epoll")) polls.push(at);
     else if (m[3] === "cpu-clock") samples.push({ at, category });
-    else if (m[3] === "sched:sched_switch") switched = { at, category };
+    // Switched out inside a poll is the thread waiting for work, not blocked in it.
+    else if (m[3] === "sched:sched_switch") switched = { at, category: frames.some((f) => /epoll_p?wait/.test(f)) ? IDLE : category };
   }
-  const stretch = (from: number, to: number): Stretch => {
+  /** Samples on the CPU and ms off it, by category, between `from` and `to`. */
+  const tally = (from: number, to: number) => {
     const on = new Map<string, number>();
     const off = new Map<string, number>();
     for (const s of samples) if (s.at > from && s.at < to) on.set(s.category, (on.get(s.category) ?? 0) + 1);
     for (const b of blocks) if (b.at > from && b.at < to) off.set(b.category, (off.get(b.category) ?? 0) + b.ms);
-    return { at: from - (polls[0] ?? 0), ms: to - from, samples: on, blocked: off };
+    return { samples: on, blocked: off };
   };
+  return { polls, tally };
+}
+
+/** The `longest` stretches of a `recordStretches` trace of thread `tid`, and the whole trace from its first poll to its last. */
+export function summarizeStretches(file: string, tid: number, longest = 5): { polls: number; stretches: Stretch[]; whole: Stretch } {
+  const { polls, tally } = readThread(file, tid);
+  const stretch = (from: number, to: number): Stretch => ({ at: from - polls[0]!, ms: to - from, ...tally(from, to) });
   const gaps = polls.slice(1).map((to, i) => ({ from: polls[i]!, to }));
   gaps.sort((a, b) => b.to - b.from - (a.to - a.from));
   return { polls: polls.length, stretches: gaps.slice(0, longest).map(({ from, to }) => stretch(from, to)), whole: stretch(polls[0] ?? 0, polls.at(-1) ?? 0) };

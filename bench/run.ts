@@ -13,7 +13,9 @@
  *
  * Settings (environment): CONCURRENCY (default "8,16,32,64"), SLICE_MS (2500), SLICES per side
  * and concurrency (4, after one warm-up slice each), RATE (requests/s of --long, default 30),
- * MINUTES (of --long, default 10). Results go to bench/results/ (JSON and SVG).
+ * MINUTES (of --long, default 10). Results go to bench/results/ (JSON and SVG). STRETCHES=1
+ * also records both runtimes' main threads with Linux `perf` at each concurrency (bench/perf.ts;
+ * it slows both) and prints their time per request on and off the CPU, by what they were doing.
  */
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -23,7 +25,8 @@ import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { renderCharts } from "./chart";
 import { Connections, notifyBody } from "./load";
-import { cpuByRole, exitWhenDone, processCpu, processTree, scratch } from "./processes";
+import { IDLE, recordThread, threadTime } from "./perf";
+import { cpuByRole, exitWhenDone, processCpu, processTree, roleOf, scratch } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
 
@@ -204,6 +207,26 @@ async function startBaseline() {
   return { child, notify };
 }
 
+/** Records the main thread of the runtime that runs `child`'s Worker and objects, until stopped. */
+function recordRuntime(child: ChildProcess, file: string) {
+  const runtime = processTree(child.pid!).find((p) => roleOf(p.command).startsWith("workerd (the Worker"));
+  if (!runtime) throw new Error("STRETCHES=1: the Worker's runtime was not found");
+  const recording = recordThread(runtime.pid, file);
+  return {
+    /** "on the CPU 4.1 ms (…), off it 1.9 ms (…)" per request, `requests` being every request sent meanwhile. */
+    stop: async (requests: number): Promise<string> => {
+      await recording.stop();
+      const { onCpu, blocked } = threadTime(file, runtime.pid);
+      blocked.delete(IDLE);
+      const line = (by: Map<string, number>) => {
+        const rows = [...by].sort((a, b) => b[1] - a[1]).filter(([, ms]) => ms / requests >= 0.01);
+        return `${twoDecimals([...by.values()].reduce((a, b) => a + b, 0) / requests)} ms (${rows.map(([name, ms]) => `${name} ${twoDecimals(ms / requests)}`).join(", ")})`;
+      };
+      return `on the CPU ${line(onCpu)}; off it, blocked ${line(blocked)}`;
+    },
+  };
+}
+
 function addInto(sum: Map<string, number>, add: Map<string, number>): void {
   for (const [role, ms] of add) sum.set(role, (sum.get(role) ?? 0) + ms);
 }
@@ -230,6 +253,8 @@ async function curve(): Promise<void> {
     const ids: string[] = [];
     const bCpu = new Map<string, number>();
     const gCpu = new Map<string, number>();
+    const threads = process.env.STRETCHES === "1" ? { b: recordRuntime(baseline.child, join(root, `baseline-${c}.perf`)), g: recordRuntime(gateway.child, join(root, `gateway-${c}.perf`)) } : null;
+    let sent = { b: 0, g: 0 };
     for (let k = -1; k < SLICES; k++) {
       execFileSync("sync");
       const bBefore = processCpu(baseline.child.pid!);
@@ -243,6 +268,7 @@ async function curve(): Promise<void> {
       await hooks.waitAll(mine);
       // The gateway's CPU includes its follow-up work (webhooks, D1), read once the slice's webhooks arrived.
       const gAfter = processCpu(gateway.child.pid!);
+      sent = { b: sent.b + bs.latencies.length, g: sent.g + gs.latencies.length };
       // The first slice of each side warms it up at this concurrency and is not counted.
       if (k >= 0) {
         b.push(bs);
@@ -266,6 +292,10 @@ async function curve(): Promise<void> {
     };
     results.push(row);
     console.log(`      CPU per request (ms) — baseline: ${perRequest(bCpu, bSide.requests)}; gateway: ${perRequest(gCpu, gSide.requests)}`);
+    if (threads) {
+      console.log(`      the runtime's thread per request (STRETCHES=1; ${sent.b} and ${sent.g} requests, warm-up included) — baseline: ${await threads.b.stop(sent.b)}`);
+      console.log(`      gateway: ${await threads.g.stop(sent.g)}`);
+    }
     console.log(
       `C=${String(c).padStart(2)}  baseline ${bSide.requestsPerSecond} req/s p50 ${bSide.p50Ms} p99 ${bSide.p99Ms} ms (${bSide.failures} failed) | gateway ${gSide.requestsPerSecond} req/s p50 ${gSide.p50Ms} p99 ${gSide.p99Ms} ms (${gSide.failures} failed), webhook p50 ${row.gateway.webhookP50Ms} ms | ratio throughput ${row.ratios.throughput} p99 ${row.ratios.p99}`,
     );
