@@ -213,7 +213,7 @@ function recordRuntime(child: ChildProcess, file: string) {
   if (!runtime) throw new Error("STRETCHES=1: the Worker's runtime was not found");
   const recording = recordThread(runtime.pid, file);
   return {
-    /** "on the CPU 4.1 ms (…), off it 1.9 ms (…)" per request, `requests` being every request sent meanwhile. */
+    /** "on the CPU 4.1 ms (…); off it, blocked 1.9 ms (…)" per request, `requests` being every request sent meanwhile. */
     stop: async (requests: number): Promise<string> => {
       await recording.stop();
       const { onCpu, blocked } = threadTime(file, runtime.pid);
