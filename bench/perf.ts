@@ -106,22 +106,17 @@ export function summarizePolls(file: string): { polls: number; full: number; str
   return { polls: polls.length, full: polls.filter((p) => p.ready === p.max).length, stretches: stretches.sort((a, b) => a - b), longest: longest.slice(0, 5) };
 }
 
-/**
- * Samples `pid`'s native stacks together with its main thread's polls for ready sockets, on one
- * clock, for `seconds` (`STRETCHES=1 npm run bench:profile`): what the thread ran during the
- * longest stretches without a poll. Resolves when perf has written `file`.
- */
-export function recordStretches(pid: number, seconds: number, file: string): Promise<void> {
-  return exited(spawn("perf", ["record", "-g", ...THREAD_EVENTS, "-p", String(pid), "-o", file, "--", "sleep", String(seconds)], { stdio: "ignore" }));
-}
-
 /** Time off the CPU in a poll for ready sockets: nothing to do. */
 export const IDLE = "idle (waiting for sockets)";
 
 /** Native samples, socket polls and switches off the CPU: what a thread did with its time. */
 const THREAD_EVENTS = ["-e", "cpu-clock", "-F", String(FREQUENCY), "-e", "syscalls:sys_enter_epoll_wait", "-e", "syscalls:sys_enter_epoll_pwait", "-e", "sched:sched_switch"];
 
-/** The same recording as {@link recordStretches}, until `stop` (`STRETCHES=1 npm run bench`, one per side). */
+/**
+ * Records `pid` with {@link THREAD_EVENTS} into `file` until `stop` (`STRETCHES=1`): its native
+ * stacks, its main thread's polls for ready sockets and each time it leaves the CPU, on one clock.
+ * `stop` resolves when perf has written the file.
+ */
 export function recordThread(pid: number, file: string): { stop: () => Promise<void> } {
   const perf = spawn("perf", ["record", "-g", ...THREAD_EVENTS, "-p", String(pid), "-o", file], { stdio: "ignore" });
   const done = exited(perf);
@@ -182,7 +177,7 @@ function readThread(file: string, tid: number) {
   return { polls, tally };
 }
 
-/** The `longest` stretches of a `recordStretches` trace of thread `tid`, and the whole trace from its first poll to its last. */
+/** The `longest` stretches of a `recordThread` trace of thread `tid`, and the whole trace from its first poll to its last. */
 export function summarizeStretches(file: string, tid: number, longest = 5): { polls: number; stretches: Stretch[]; whole: Stretch } {
   const { polls, tally } = readThread(file, tid);
   const stretch = (from: number, to: number): Stretch => ({ at: from - polls[0]!, ms: to - from, ...tally(from, to) });

@@ -27,7 +27,7 @@ import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import { WebSocket } from "undici";
 import { Connections, notifyBody } from "./load";
-import { FREQUENCY, perfAvailable, recordNative, recordPolls, recordStretches, summarizeNative, summarizePolls, summarizeStretches } from "./perf";
+import { FREQUENCY, perfAvailable, recordNative, recordPolls, recordThread, summarizeNative, summarizePolls, summarizeStretches } from "./perf";
 import type { Stretch } from "./perf";
 import { exitWhenDone, processCpu, processTree, roleOf, scratch } from "./processes";
 import { oneDecimal, percentile } from "./stats";
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
     const pollFile = join(root, `polls-${c}.txt`);
     const polls = worker && process.env.POLLS === "1" ? recordPolls(worker.pid, SECONDS, pollFile) : null;
     const stretchFile = join(root, `stretches-${c}.data`);
-    const stretches = worker && process.env.STRETCHES === "1" ? recordStretches(worker.pid, SECONDS, stretchFile) : null;
+    const stretches = worker && process.env.STRETCHES === "1" ? recordThread(worker.pid, stretchFile) : null;
     const cpuBefore = processCpu(child.pid!);
     const benchBefore = process.cpuUsage();
     const samples: Array<{ at: number; ms: number; stages: Record<string, number> }> = [];
@@ -207,6 +207,8 @@ async function main(): Promise<void> {
         }
       }),
     );
+    // Over the load's window only: once it ends the thread waits in polls, which are not stretches of work.
+    const stretchesRecorded = stretches?.stop();
     const benchCpu = process.cpuUsage(benchBefore);
     const cpuAfter = processCpu(child.pid!);
     const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
@@ -231,8 +233,8 @@ async function main(): Promise<void> {
       const p = summarizePolls(pollFile);
       console.log(`socket polls of the Worker's runtime thread: ${p.polls} in ${SECONDS} s, ${p.full} of them answered the most ready sockets one poll takes; between polls p50 ${oneDecimal(percentile(p.stretches, 50))} ms, p99 ${oneDecimal(percentile(p.stretches, 99))} ms, longest ${p.longest.map(([at, ms]) => `${Math.round(ms)} ms at ${oneDecimal(at / 1000)} s`).join(", ")}`);
     }
-    if (stretches && worker) {
-      await stretches;
+    if (stretchesRecorded && worker) {
+      await stretchesRecorded;
       const { polls: n, stretches: longest, whole } = summarizeStretches(stretchFile, worker.pid);
       const mix = (by: Map<string, number>, unit: string) => [...by].sort((a, b) => b[1] - a[1]).map(([name, k]) => `${name} ${Math.round(k)}${unit}`).join(", ") || "nothing";
       const show = (s: Stretch) => `on the CPU (samples): ${mix(s.samples, "")}; off it, blocked in: ${mix(s.blocked, " ms")}`;

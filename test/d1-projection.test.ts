@@ -23,6 +23,7 @@ interceptWebhooks();
 
 interface Internals {
   record: SessionRecord;
+  inD1: { sequence: number; current: boolean };
   projection(): Projection;
   commit(next: SessionRecord, types: string[], at: Date): void;
   pendingHistory(): number;
@@ -82,7 +83,7 @@ describe("a session's history in D1, built from its own storage", () => {
     await flush(session.id);
     await inside(session.id, (object, state) => {
       state.storage.sql.exec("UPDATE session SET d1_sequence = 0, d1_current = 0");
-      (object as unknown as { inD1: { sequence: number; current: boolean } }).inD1 = { sequence: 0, current: false };
+      object.inD1 = { sequence: 0, current: false };
       const first = object.projection().pending(1);
       expect(first).toMatchObject({ complete: false, statements: [{ sql: expect.stringContaining("INSERT INTO session_events") }] });
       first.sent();

@@ -30,8 +30,8 @@ export interface IndexEntry {
 export const KEEP_ENDED_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
- * Index objects per tenant, each holding a share of its machines. One: against 16, side by side,
- * the callbacks' p99 was lower in every round (README, Performance), and one object takes
+ * Index objects per tenant (its machines spread over them by MachineId). One: against 16, side by
+ * side, the callbacks' p99 was lower in every round (README, Performance), and one object takes
  * hundreds of writes a second, far above a tenant's callback rate; one object per machine would
  * be woken cold for nearly every authorization.
  */
