@@ -3,11 +3,11 @@
  * change made elsewhere is seen here within `ttlMs`; changes made here are seen at once.
  *
  * Callers that miss together share one load: under load an entry expires while dozens of
- * callbacks are in flight, and each reading D1 for the same row put a burst of identical reads
- * in front of all of them. A waiter neither awaits the loader's promise nor is woken by the
- * loader: either would run one request's continuation in another's context, where its I/O fails
- * ("Cannot perform I/O on behalf of a different Durable Object"; tried, see the tests). It looks
- * on timers of its own until the load has ended.
+ * callbacks are in flight, and each of them reading D1 for the same row is a burst of identical
+ * reads in front of all of them. A waiter neither awaits the loader's promise nor is woken by the
+ * loader: either runs one request's continuation from another's context, which fails across
+ * Durable Objects ("Cannot perform I/O on behalf of a different Durable Object"; tried, and the
+ * last test of cache.test.ts fails on it). It looks, on timers of its own, until the load ended.
  */
 
 /** How long a caller waits for another request's load before loading itself: a D1 read that takes longer is failing, or its request was cancelled. */
@@ -29,6 +29,7 @@ export class TtlCache<V> {
     private readonly maxEntries = 10_000,
   ) {}
 
+  /** The fresh entry for `key`; else the value another caller is loading; else what `load` returns, stored. */
   async get(key: string, load: () => Promise<V>): Promise<V> {
     const hit = this.fresh(key);
     if (hit) return hit.value;
