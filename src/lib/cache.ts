@@ -4,10 +4,12 @@
  *
  * Callers that miss together share one load: under load an entry expires while dozens of
  * callbacks are in flight, and each of them reading D1 for the same row is a burst of identical
- * reads in front of all of them. A waiter neither awaits the loader's promise nor is woken by the
- * loader: either runs one request's continuation from another's context, which fails across
- * Durable Objects ("Cannot perform I/O on behalf of a different Durable Object"; tried, and the
- * last test of cache.test.ts fails on it). It looks, on timers of its own, until the load ended.
+ * reads in front of all of them. A waiter does not await the loader's promise: that ties it to
+ * the loader's request, and when that request ends first the runtime cancels the waiter's
+ * continuation (an earlier shared load hung the test suite so). Nor is it woken by the loader:
+ * resolving its promise from another Durable Object fails ("Cannot perform I/O on behalf of a
+ * different Durable Object"; the last test of cache.test.ts fails on it). It looks, on timers of
+ * its own, until the load ended.
  */
 
 /** How long a caller waits for another request's load before loading itself: a D1 read that takes longer is failing, or its request was cancelled. */
