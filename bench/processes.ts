@@ -54,8 +54,16 @@ export function processCpu(root: number): Map<number, { ms: number; command: str
 }
 
 /** A process's role, from its command line. */
+/** The role of the workerd that runs the Worker, its objects and D1: the one thread every measure here is about. */
+const WORKER_RUNTIME = "workerd (the Worker and its objects)";
+
+/** The workerd under `root` that runs the Worker and its objects, if it has started. */
+export function workerRuntime(root: number): ProcessSample | undefined {
+  return processTree(root).find((p) => roleOf(p.command) === WORKER_RUNTIME);
+}
+
 export function roleOf(command: string): string {
-  if (command.includes("workerd")) return /socket-addr=entry=127\.0\.0\.1:0\b/.test(command) ? "workerd (the Worker and its objects)" : "workerd (wrangler's entry proxy)";
+  if (command.includes("workerd")) return /socket-addr=entry=127\.0\.0\.1:0\b/.test(command) ? WORKER_RUNTIME : "workerd (wrangler's entry proxy)";
   if (command.includes("wrangler")) return "wrangler (node: logs, dev server)";
   if (command.includes("simulator")) return "simulators (node)";
   if (command.includes("scripts/start.ts")) return "npm start (node: output filter)";

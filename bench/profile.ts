@@ -29,7 +29,7 @@ import { WebSocket } from "undici";
 import { Connections, notifyBody } from "./load";
 import { FREQUENCY, perfAvailable, recordNative, recordPolls, recordThread, summarizeNative, summarizePolls, summarizeStretches } from "./perf";
 import type { Stretch } from "./perf";
-import { exitWhenDone, processCpu, processTree, roleOf, scratch } from "./processes";
+import { exitWhenDone, processCpu, roleOf, scratch, workerRuntime } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
 
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   for (const c of CONCURRENCY) {
     if (cdp) await cdp.send("Profiler.start");
     // PERF=1, POLLS=1 and STRETCHES=1 look at the runtime that runs the Worker and its objects, over the same window.
-    const worker = ["PERF", "POLLS", "STRETCHES"].some((name) => process.env[name] === "1") ? processTree(child.pid!).find((p) => roleOf(p.command).startsWith("workerd (the Worker")) : undefined;
+    const worker = ["PERF", "POLLS", "STRETCHES"].some((name) => process.env[name] === "1") ? workerRuntime(child.pid!) : undefined;
     const perfFile = join(root, `perf-${c}.data`);
     const native = worker && process.env.PERF === "1" ? recordNative(worker.pid, SECONDS, perfFile) : null;
     const pollFile = join(root, `polls-${c}.txt`);

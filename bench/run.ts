@@ -26,7 +26,7 @@ import { join, resolve } from "node:path";
 import { renderCharts } from "./chart";
 import { Connections, notifyBody } from "./load";
 import { IDLE, recordThread, threadTime } from "./perf";
-import { cpuByRole, exitWhenDone, processCpu, processTree, roleOf, scratch } from "./processes";
+import { cpuByRole, exitWhenDone, processCpu, processTree, scratch, workerRuntime } from "./processes";
 import { oneDecimal, percentile } from "./stats";
 import { waitForDemoTenant } from "../scripts/demo-tenant";
 
@@ -209,7 +209,7 @@ async function startBaseline() {
 
 /** Records the main thread of the runtime that runs `child`'s Worker and objects, until stopped. */
 function recordRuntime(child: ChildProcess, file: string) {
-  const runtime = processTree(child.pid!).find((p) => roleOf(p.command).startsWith("workerd (the Worker"));
+  const runtime = workerRuntime(child.pid!);
   if (!runtime) throw new Error("STRETCHES=1: the Worker's runtime was not found");
   const recording = recordThread(runtime.pid, file);
   return {

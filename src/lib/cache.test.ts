@@ -87,7 +87,7 @@ describe("TtlCache", () => {
     expect(await cache.get("j", async () => "new")).toBe("new");
   });
 
-  it("wakes a waiter in another request in that request's own context, where its I/O works", async () => {
+  it("gives a waiter in another Durable Object's request the shared value, back in its own request, where its I/O works", async () => {
     // Two requests to two objects of this isolate: A loads, B misses meanwhile and waits for A.
     const cache = new TtlCache<string>(10_000);
     const load = counted(50, "shared");
